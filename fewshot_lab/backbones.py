@@ -1,0 +1,43 @@
+"""Embedding networks shared by every method.
+
+conv4 is the standard backbone of the few-shot papers (Vinyals 2016, Snell 2017, Finn 2017):
+four blocks of [3x3 conv with `hidden` channels, batch norm, ReLU, 2x2 max-pool]. On 28x28 inputs
+the map shrinks 28 -> 14 -> 7 -> 3 -> 1, so the embedding has `hidden` features.
+conv4_small halves the width (about four times less compute) for live demos on a laptop CPU.
+"""
+from __future__ import annotations
+
+from torch import nn
+
+
+def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+    )
+
+
+def conv4(in_channels: int = 1, hidden: int = 64) -> nn.Sequential:
+    """[batch, in_channels, H, W] -> [batch, hidden * (H // 16) * (W // 16)]"""
+    return nn.Sequential(
+        conv_block(in_channels, hidden),
+        conv_block(hidden, hidden),
+        conv_block(hidden, hidden),
+        conv_block(hidden, hidden),
+        nn.Flatten(),
+    )
+
+
+def conv4_small(in_channels: int = 1) -> nn.Sequential:
+    return conv4(in_channels, hidden=32)
+
+
+BACKBONES = {"conv4": conv4, "conv4-small": conv4_small}
+
+
+def make_backbone(name: str, in_channels: int = 1) -> nn.Sequential:
+    if name not in BACKBONES:
+        raise ValueError(f"unknown backbone {name!r}: choose one of {', '.join(BACKBONES)}")
+    return BACKBONES[name](in_channels)

@@ -1,0 +1,132 @@
+"""A class-labelled image dataset held in memory as one tensor, with meta-train/val/test class splits (7.3).
+
+Meta-learning splits the *classes*, not the images: a class used for meta-training never appears at
+meta-validation or meta-test time. Each class carries a name and a group (the alphabet for Omniglot
+and glyphs), which the task sampler uses for the harder within-alphabet tasks.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fewshot_lab.data.images import Preprocessing
+from fewshot_lab.paths import atomic_path
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    name: str
+    group: str
+
+
+class FewShotDataset:
+    """Images of many classes, stored as uint8 with ink high, plus which classes belong to which meta-split.
+
+    images:  uint8 tensor [num_images, channels, height, width]
+    targets: int64 tensor [num_images], the class index of each image
+    classes: one ClassInfo per class index
+    splits:  {"train": [...], "val": [...], "test": [...]}, disjoint lists of class indices
+    """
+
+    def __init__(self, name: str, images: torch.Tensor, targets: torch.Tensor, classes: list[ClassInfo],
+                 splits: dict[str, list[int]], preprocessing: Preprocessing):
+        if images.dtype != torch.uint8 or images.dim() != 4:
+            raise ValueError(f"images must be a uint8 tensor [num_images, channels, height, width], "
+                             f"got {images.dtype} of shape {tuple(images.shape)}")
+        if targets.shape != (images.shape[0],):
+            raise ValueError(f"targets must have one entry per image ({images.shape[0]}), got shape {tuple(targets.shape)}")
+        self.name = name
+        self.images = images
+        self.targets = targets.long()
+        self.classes = list(classes)
+        self.preprocessing = preprocessing
+        self.splits = {split: sorted(int(c) for c in splits.get(split, [])) for split in SPLITS}
+        self._check_splits()
+        order = torch.argsort(self.targets, stable=True)
+        counts = torch.bincount(self.targets, minlength=len(self.classes))
+        # image indices of class c: self._by_class[c]
+        self._by_class = list(torch.split(order, counts.tolist()))
+
+    def _check_splits(self):
+        seen: dict[int, str] = {}
+        for split, members in self.splits.items():
+            for index in members:
+                if not 0 <= index < len(self.classes):
+                    raise ValueError(f"split {split!r} names class {index}, but the dataset has {len(self.classes)} classes")
+                if index in seen:
+                    raise ValueError(f"class {self.classes[index].name!r} is in both the {seen[index]!r} "
+                                     f"and the {split!r} split; meta-splits must not overlap")
+                seen[index] = split
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.images.shape[1:])
+
+    def image_indices(self, class_index: int) -> torch.Tensor:
+        """Indices into `images` of every image of one class."""
+        return self._by_class[class_index]
+
+    def class_counts(self) -> torch.Tensor:
+        return torch.tensor([len(indices) for indices in self._by_class])
+
+    def groups(self, split: str) -> dict[str, list[int]]:
+        """{group name: class indices} for the classes of one split, e.g. the alphabets of the test split."""
+        self.check_split(split)
+        grouped: dict[str, list[int]] = {}
+        for index in self.splits[split]:
+            grouped.setdefault(self.classes[index].group, []).append(index)
+        return grouped
+
+    def check_split(self, split: str):
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
+
+    def as_float(self, indices: torch.Tensor) -> torch.Tensor:
+        """The chosen images as float32 in [0, 1], ink high."""
+        return self.images[indices].float().div_(255.0)
+
+    def with_rotations(self) -> "FewShotDataset":
+        """Add the 90, 180 and 270 degree rotation of every class as three new classes in the same split
+        (the Vinyals et al. protocol for Omniglot), so the number of classes grows fourfold."""
+        images, targets, classes, splits = [self.images], [self.targets], list(self.classes), {s: list(m) for s, m in self.splits.items()}
+        for quarter in (1, 2, 3):
+            offset = quarter * self.num_classes
+            images.append(torch.rot90(self.images, quarter, dims=(2, 3)))
+            targets.append(self.targets + offset)
+            classes += [ClassInfo(f"{info.name}/rot{90 * quarter}", info.group) for info in self.classes]
+            for split, members in self.splits.items():
+                splits[split] += [index + offset for index in members]
+        return FewShotDataset(f"{self.name}+rotations", torch.cat(images), torch.cat(targets), classes, splits,
+                              self.preprocessing)
+
+    def summary(self) -> str:
+        parts = [f"{split} {len(self.splits[split])} classes ({len(self.groups(split))} groups)" for split in SPLITS]
+        return (f"{self.name}: {len(self.images)} images of {self.num_classes} classes, "
+                f"shape {list(self.image_shape)}; " + ", ".join(parts))
+
+    def __repr__(self) -> str:
+        return f"<FewShotDataset {self.summary()}>"
+
+
+def save_arrays(path: Path, images: np.ndarray, targets: np.ndarray, classes: list[ClassInfo]):
+    """Cache a dataset's arrays as one .npz, written atomically (a crash leaves no partial cache)."""
+    meta = json.dumps([[info.name, info.group] for info in classes])
+    with atomic_path(path) as temporary:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, images=images, targets=targets, classes=np.array(meta))
+
+
+def load_arrays(path: Path) -> tuple[torch.Tensor, torch.Tensor, list[ClassInfo]]:
+    with np.load(path) as arrays:
+        classes = [ClassInfo(name, group) for name, group in json.loads(str(arrays["classes"]))]
+        return torch.from_numpy(arrays["images"]), torch.from_numpy(arrays["targets"]).long(), classes

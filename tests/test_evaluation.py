@@ -1,0 +1,132 @@
+"""The evaluation protocol and the first learners: nearest neighbours, learning from scratch, pretraining."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from fewshot_lab.backbones import conv4, conv4_small, make_backbone
+from fewshot_lab.data import load_dataset
+from fewshot_lab.data.dataset import ClassInfo, FewShotDataset
+from fewshot_lab.data.images import Preprocessing
+from fewshot_lab.evaluation import confidence_interval, evaluate
+from fewshot_lab.learner import Learner
+from fewshot_lab.methods.nearest import NearestNeighbour
+from fewshot_lab.methods.pretrain import pretrain_embedding
+from fewshot_lab.methods.scratch import ScratchLearner
+
+
+def pattern_dataset(classes=16, per_class=20, noise=60, seed=0) -> FewShotDataset:
+    """Each class is a random 28x28 binary pattern; its images are noisy copies of it."""
+    rng = np.random.default_rng(seed)
+    patterns = rng.random((classes, 1, 28, 28)) < 0.3
+    images = patterns.repeat(per_class, axis=0) * 200 + rng.integers(0, noise, (classes * per_class, 1, 28, 28))
+    infos = [ClassInfo(f"p{i}", f"g{i % 4}") for i in range(classes)]
+    splits = {"train": list(range(classes // 2)), "val": [classes // 2], "test": list(range(classes // 2 + 1, classes))}
+    return FewShotDataset("patterns", torch.from_numpy(images.clip(0, 255).astype(np.uint8)),
+                          torch.arange(classes).repeat_interleave(per_class), infos, splits, Preprocessing(28, 1, True))
+
+
+class Guess(Learner):
+    def adapt(self, support_x, support_y):
+        ways = int(support_y.max()) + 1
+        return lambda query_x: torch.rand(len(query_x), ways)
+
+
+def test_confidence_interval_is_196_std_over_sqrt_n():
+    values = [0.5, 0.7, 0.9, 0.6]
+    assert confidence_interval(values) == pytest.approx(1.96 * np.std(values, ddof=1) / 2)
+    assert math.isnan(confidence_interval([1.0]))
+
+
+def test_pixel_nearest_neighbour_is_perfect_on_clean_patterns_and_chance_is_chance():
+    dataset = pattern_dataset(noise=1)
+    perfect = evaluate(NearestNeighbour(), dataset, ways=5, shots=1, queries=5, episodes=50)
+    assert perfect.mean == 1.0 and perfect.ci95 == 0.0 and len(perfect.values) == 50
+    torch.manual_seed(0)
+    chance = evaluate(Guess(), dataset, ways=5, shots=1, queries=15, episodes=300)
+    assert abs(chance.mean - 0.2) < 0.03 and chance.ci95 > 0
+    assert "5-way 1-shot, 15 queries, 300 test tasks of patterns" in str(chance) and "95% CI" in str(chance)
+
+
+def test_the_same_seed_scores_the_same_tasks():
+    dataset = pattern_dataset(noise=250)
+    brightness = NearestNeighbour(nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()))  # a weak, imperfect feature
+    first = evaluate(brightness, dataset, ways=3, shots=1, queries=4, episodes=40, seed=5)
+    again = evaluate(brightness, dataset, ways=3, shots=1, queries=4, episodes=40, seed=5)
+    other = evaluate(brightness, dataset, ways=3, shots=1, queries=4, episodes=40, seed=6)
+    assert np.array_equal(first.values, again.values) and not np.array_equal(first.values, other.values)
+
+
+def test_knn_votes_and_breaks_ties_by_the_nearest_example():
+    support = torch.tensor([[0.0], [0.1], [1.0], [5.0]])
+    labels = torch.tensor([0, 0, 1, 2])
+    identity = nn.Identity()
+    query = torch.tensor([[0.8], [4.0]])
+    assert NearestNeighbour(identity, k=1).adapt(support, labels)(query).argmax(1).tolist() == [1, 2]
+    # k=3: at 0.8 class 0 has two of the three votes; at 4.0 each class has one and the nearest (5.0) wins
+    assert NearestNeighbour(identity, k=3).adapt(support, labels)(query).argmax(1).tolist() == [0, 2]
+    # k=2 at 0.8: one vote for class 1 (0.2 away) and one for class 0 (0.7 away): the nearer wins
+    assert NearestNeighbour(identity, k=2).adapt(support, labels)(query[:1]).argmax(1).tolist() == [1]
+    centroid = NearestNeighbour(identity, rule="centroid").adapt(support, labels)(torch.tensor([[0.4], [0.7]]))
+    assert centroid.argmax(1).tolist() == [0, 1]
+    with pytest.raises(ValueError, match="rule must be"):
+        NearestNeighbour(rule="mean")
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        NearestNeighbour(k=0)
+
+
+def test_evaluate_refuses_what_is_not_a_learner():
+    with pytest.raises(TypeError, match="has no adapt"):
+        evaluate(object(), pattern_dataset(), episodes=1)
+    with pytest.raises(ValueError, match="episodes must be a positive integer"):
+        evaluate(NearestNeighbour(), pattern_dataset(), episodes=0)
+
+
+class WaveOracle(Learner):
+    """Recovers the wave exactly from two support points (y = a sin x + b cos x is linear in a, b)."""
+
+    def adapt(self, support_x, support_y):
+        basis = torch.cat([torch.sin(support_x), torch.cos(support_x)], 1)
+        coefficients = torch.linalg.lstsq(basis.double(), support_y.double()).solution.float()
+        return lambda query_x: torch.cat([torch.sin(query_x), torch.cos(query_x)], 1) @ coefficients
+
+
+class Zero(Learner):
+    def adapt(self, support_x, support_y):
+        return lambda query_x: torch.zeros_like(query_x)
+
+
+def test_regression_reports_mean_squared_error():
+    family = load_dataset("sinusoid")
+    exact = evaluate(WaveOracle(), family, shots=5, queries=10, episodes=100)
+    assert exact.metric == "mse" and exact.mean < 1e-8 and exact.ways is None
+    zero = evaluate(Zero(), family, shots=5, queries=10, episodes=2000)
+    expected = (5.0 ** 3 - 0.1 ** 3) / (3 * 4.9) / 2  # E[A^2] E[sin^2] for A ~ U[0.1, 5]
+    assert abs(zero.mean - expected) < 3 * zero.ci95 and str(zero).startswith("MSE ")
+
+
+def test_learning_from_scratch_beats_chance_on_easy_patterns():
+    dataset = pattern_dataset(noise=120)
+    result = evaluate(ScratchLearner(steps=30), dataset, ways=5, shots=1, queries=5, episodes=20)
+    assert result.mean > 0.6
+
+
+def test_backbones_have_the_papers_shape():
+    assert conv4()(torch.zeros(2, 1, 28, 28)).shape == (2, 64)
+    assert conv4_small(3)(torch.zeros(2, 3, 84, 84)).shape == (2, 32 * 5 * 5)
+    assert sum(p.numel() for p in conv4().parameters()) == 111_936
+    with pytest.raises(ValueError, match="unknown backbone 'resnet'"):
+        make_backbone("resnet")
+
+
+def test_pretrained_embedding_beats_pixels_on_unseen_glyph_alphabets(glyphs_dataset):
+    torch.manual_seed(0)
+    pixels = evaluate(NearestNeighbour(), glyphs_dataset, ways=5, shots=1, queries=5, episodes=200)
+    backbone = conv4_small()
+    history = pretrain_embedding(backbone, glyphs_dataset, steps=300, batch_size=64, seed=0)
+    assert history["loss"][-20:].mean() < history["loss"][:20].mean()
+    learned = evaluate(NearestNeighbour(backbone, rule="centroid"), glyphs_dataset, ways=5, shots=1, queries=5,
+                       episodes=200)
+    assert learned.mean > pixels.mean + 0.1, (str(pixels), str(learned))
