@@ -1,0 +1,145 @@
+"""Shared test fixtures.
+
+Omniglot fixtures: the tests fetch the small Omniglot archives through the package's own download code,
+from a real HTTP server on the loopback address, exactly as a user's code would (with $FEWSHOT_LAB_MIRROR
+pointing at it); the archives come from the shared data folder beside the repository.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+OMNIGLOT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "omniglot"
+SMALL_ARCHIVES = ("images_background_small1.zip", "images_background_small2.zip")
+
+
+class _ArchiveHandler(http.server.SimpleHTTPRequestHandler):
+    timeout = 10  # seconds a silent client may hold a server thread
+
+    def __init__(self, archive_server: "ArchiveServer", *args, **kwargs):
+        self.archive_server = archive_server
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self):
+        self.archive_server.requests.append(self.path)
+        if self.archive_server.cut_short:
+            self._send_first_half()
+        else:
+            super().do_GET()
+
+    def _send_first_half(self):
+        """Promise the whole file in Content-Length, then hang up halfway: an interrupted transfer."""
+        body = Path(self.translate_path(self.path)).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[:len(body) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, format, *args):
+        pass
+
+
+class ArchiveServer:
+    """A real HTTP server on 127.0.0.1 (a free port) serving the files of `folder`.
+
+    `requests` lists the path of every GET it received; set `cut_short = True` to make every transfer
+    stop after half the promised bytes.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.requests: list[str] = []
+        self.cut_short = False
+        handler = functools.partial(_ArchiveHandler, self, directory=str(folder))
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+        self._thread.start()
+
+    def close(self):
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def omniglot_source() -> Path:
+    """The shared folder holding the two small Omniglot archives (skips the test if it is absent)."""
+    if not all((OMNIGLOT_SOURCE / name).is_file() for name in SMALL_ARCHIVES):
+        pytest.skip(f"the small Omniglot archives are not in {OMNIGLOT_SOURCE}")
+    return OMNIGLOT_SOURCE
+
+
+@pytest.fixture
+def fewshot_data(tmp_path, monkeypatch) -> Path:
+    """An empty cache folder as $FEWSHOT_LAB_DATA, and no mirror configured."""
+    folder = tmp_path / "fewshot_lab_data"
+    monkeypatch.setenv("FEWSHOT_LAB_DATA", str(folder))
+    monkeypatch.delenv("FEWSHOT_LAB_MIRROR", raising=False)
+    return folder
+
+
+@pytest.fixture
+def omniglot_server(omniglot_source, fewshot_data, tmp_path, monkeypatch):
+    """A local HTTP server holding copies of the small archives, set as $FEWSHOT_LAB_MIRROR."""
+    served = tmp_path / "served"
+    served.mkdir()
+    for name in SMALL_ARCHIVES:
+        shutil.copyfile(omniglot_source / name, served / name)
+    server = ArchiveServer(served)
+    monkeypatch.setenv("FEWSHOT_LAB_MIRROR", server.url)
+    yield server
+    server.close()
+
+
+# Session-wide data: one cache folder for the whole run (the notebooks' kernels inherit it too, so they
+# reuse the glyphs generated here), and the real datasets loaded once, the way a user loads them.
+
+def pytest_configure(config):
+    import os
+    import tempfile
+    if "FEWSHOT_LAB_TEST_DATA" not in os.environ:
+        os.environ["FEWSHOT_LAB_TEST_DATA"] = tempfile.mkdtemp(prefix="fewshot_lab_tests_")
+    os.environ["FEWSHOT_LAB_DATA"] = os.environ["FEWSHOT_LAB_TEST_DATA"]
+    os.environ.pop("FEWSHOT_LAB_MIRROR", None)
+
+
+@pytest.fixture(scope="session")
+def glyphs_dataset():
+    from fewshot_lab.data import load_dataset
+    return load_dataset("glyphs")
+
+
+@pytest.fixture(scope="session")
+def omniglot_small_dataset(tmp_path_factory):
+    """omniglot-small fetched through the download code from a loopback server, once per session."""
+    import os
+    from fewshot_lab.data import load_dataset
+    if not all((OMNIGLOT_SOURCE / name).is_file() for name in SMALL_ARCHIVES):
+        pytest.skip(f"the small Omniglot archives are not in {OMNIGLOT_SOURCE}")
+    served = tmp_path_factory.mktemp("served")
+    for name in SMALL_ARCHIVES:
+        shutil.copyfile(OMNIGLOT_SOURCE / name, served / name)
+    server = ArchiveServer(served)
+    os.environ["FEWSHOT_LAB_MIRROR"] = server.url
+    try:
+        dataset = load_dataset("omniglot-small")
+    finally:
+        os.environ.pop("FEWSHOT_LAB_MIRROR", None)
+        server.close()
+    assert server.requests, "omniglot-small should have been downloaded from the loopback server"
+    return dataset
+
+
+@pytest.fixture(params=["glyphs", "omniglot-small"])
+def real_dataset(request):
+    return request.getfixturevalue({"glyphs": "glyphs_dataset", "omniglot-small": "omniglot_small_dataset"}[request.param])
