@@ -7,6 +7,7 @@ recognised by nearest neighbours in that feature space (methods.nearest.NearestN
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -16,18 +17,27 @@ from tqdm.auto import tqdm
 from fewshot_lab.data.dataset import FewShotDataset
 
 
-def pretrain_embedding(backbone: nn.Module, dataset: FewShotDataset, split: str = "train", steps: int = 500,
+def pretrain_embedding(backbone: nn.Module, dataset: FewShotDataset, split: str | Sequence[int] = "train", steps: int = 500,
                        batch_size: int = 64, lr: float = 1e-3, max_seconds: float | None = None, seed: int = 0,
                        progress: bool = False) -> dict:
     """Train `backbone` plus a linear head to classify the images of every class in `split`.
 
+    `split` is a meta-split name, or a list of class indices (to show what training on the wrong
+    classes does, as notebook 7.3 does).
+
     Stops after `steps` steps or `max_seconds` seconds, whichever comes first. Returns the history
     {"loss": [...], "accuracy": [...]} (one entry per step, on the training batch).
     """
-    dataset.check_split(split)
-    classes = torch.tensor(dataset.splits[split])
+    if isinstance(split, str):
+        dataset.check_split(split)
+        classes = torch.tensor(dataset.splits[split])
+    else:
+        classes = torch.tensor(sorted(set(int(c) for c in split)), dtype=torch.long)
+        if len(classes) and not (0 <= classes.min() and classes.max() < dataset.num_classes):
+            raise ValueError(f"class indices must lie in 0..{dataset.num_classes - 1} for {dataset.name}")
     if len(classes) < 2:
-        raise ValueError(f"the {split!r} split of {dataset.name} has {len(classes)} classes; pretraining needs 2 or more")
+        raise ValueError(f"pretraining needs 2 or more classes; {split if isinstance(split, str) else 'the list'} "
+                         f"of {dataset.name} has {len(classes)}")
     images = torch.cat([dataset.image_indices(int(c)) for c in classes])  # image indices of the split
     relabel = torch.full((dataset.num_classes,), -1, dtype=torch.long)
     relabel[classes] = torch.arange(len(classes))

@@ -1,0 +1,66 @@
+"""Interactive controls for the notebooks (ipywidgets)."""
+from __future__ import annotations
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+from IPython.display import display
+
+from fewshot_lab.data import list_datasets, load_dataset
+from fewshot_lab.data.dataset import SPLITS
+from fewshot_lab.data.tasks import TaskSampler
+from fewshot_lab.plots import show_task
+
+
+def image_datasets() -> list[str]:
+    """The named image datasets that can be shown now without a download: glyphs, and any cached Omniglot."""
+    return [row["name"] for row in list_datasets() if row["name"] == "glyphs" or row["cached"] is True]
+
+
+class TaskExplorer:
+    """Pick a dataset, ways, shots, queries, split and within-alphabet, and draw tasks with a button."""
+
+    def __init__(self, datasets: list[str] | None = None, seed: int = 0):
+        self._loaded = {}
+        self.seed = seed
+        self.dataset = widgets.Dropdown(options=datasets or image_datasets(), description="dataset")
+        self.split = widgets.ToggleButtons(options=list(SPLITS), value="train", description="split")
+        self.ways = widgets.IntSlider(5, min=2, max=20, description="ways")
+        self.shots = widgets.IntSlider(1, min=1, max=5, description="shots")
+        self.queries = widgets.IntSlider(2, min=1, max=5, description="queries")
+        self.within = widgets.Checkbox(False, description="within one alphabet")
+        self.new_task = widgets.Button(description="new task", icon="refresh")
+        self.output = widgets.Output()
+        controls = [self.dataset, self.split, self.ways, self.shots, self.queries, self.within]
+        for control in controls:
+            control.observe(lambda change: self.restart(), names="value")
+        self.new_task.on_click(lambda button: self.draw())
+        self.widget = widgets.VBox([widgets.HBox([self.dataset, self.split]),
+                                    widgets.HBox([self.ways, self.shots, self.queries]),
+                                    widgets.HBox([self.within, self.new_task]), self.output])
+        self.restart()
+
+    def restart(self):
+        """Settings changed: a new sampler from the seed, and its first task."""
+        name = self.dataset.value
+        if name not in self._loaded:
+            self._loaded[name] = load_dataset(name)
+        self.sampler, self.message = None, ""
+        try:
+            self.sampler = TaskSampler(self._loaded[name], self.split.value, self.ways.value, self.shots.value,
+                                       self.queries.value, within_alphabet=self.within.value, seed=self.seed)
+        except ValueError as error:  # e.g. more ways than the chosen alphabet has: shown, not raised
+            self.message = str(error)
+        self.draw()
+
+    def draw(self):
+        self.output.clear_output(wait=True)
+        with self.output:
+            if self.sampler is None:
+                print(self.message)
+                return
+            task = self.sampler.sample()
+            show_task(task, self._loaded[self.dataset.value], max_queries=self.queries.value)
+            plt.show()
+
+    def _ipython_display_(self):
+        display(self.widget)
