@@ -2,6 +2,7 @@
 
     task_model = learner.adapt(support_x, support_y)   # learn from the support set of one task
     scores = task_model(query_x)                        # [queries, ways] class scores (or [queries, 1] for regression)
+    loss = learner.meta_loss(task)                      # what meta-training minimises on one task
 
 adapt returns a new callable instead of changing the learner, so tasks cannot leak into one another
 and a meta-training loop can differentiate through adaptation (as MAML needs). Every family fits:
@@ -22,10 +23,50 @@ class Learner(nn.Module):
     """
 
     adapts_with_gradients = False
+    method = "learner"  # the name the CLI, checkpoints and fewshot_lab.load know it by
+
+    saved_config: dict | None = None  # set by fewshot_lab.methods.build_learner
+
+    def config(self) -> dict:
+        """The arguments (plain values) that rebuild this learner by name: saved in checkpoints."""
+        if self.saved_config is None:
+            raise ValueError(f"this {type(self).__name__} was built around a custom module, so it cannot be saved by "
+                             f"name; build it with fewshot_lab.methods.build_learner(method, backbone=...) instead")
+        return dict(self.saved_config)
+
+    def training_stream(self, dataset, ways: int, shots: int, queries: int, meta_batch: int, seed: int):
+        """What meta-training draws from: meta-batches of episodes from the train split (episodic training)."""
+        from fewshot_lab.data import make_sampler
+        from fewshot_lab.data.tasks import MetaBatches
+        return MetaBatches(make_sampler(dataset, "train", ways=ways, shots=shots, queries=queries, seed=seed), meta_batch)
+
+    def training_loss(self, batch) -> tuple[torch.Tensor, float]:
+        """The mean query loss over a meta-batch of tasks, and the query accuracy (nan for regression)."""
+        losses, correct, total = [], 0, 0
+        for index in range(len(batch.support_y)):  # tasks in the meta-batch
+            task = batch.select(index)
+            loss, scores = self.episode(task)
+            losses.append(loss)
+            if not task.query_y.is_floating_point():
+                correct += (scores.argmax(-1) == task.query_y).sum().item()
+                total += task.query_y.numel()
+        return torch.stack(losses).mean(), (correct / total if total else float("nan"))
 
     def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor):
         """Return a model of the task: a callable mapping query_x to scores."""
         raise NotImplementedError
+
+    def meta_loss(self, task) -> torch.Tensor:
+        """The query loss after adapting to the support set: episodic meta-training minimises its mean over tasks."""
+        return self.episode(task)[0]
+
+    def episode(self, task) -> tuple[torch.Tensor, torch.Tensor]:
+        """(query loss, query scores) of one task: cross-entropy for classification, mean squared error for
+        regression (float targets). The training engine calls this, so one forward pass gives both."""
+        scores = self.adapt(task.support_x, task.support_y)(task.query_x)
+        if task.query_y.is_floating_point():
+            return nn.functional.mse_loss(scores, task.query_y), scores
+        return nn.functional.cross_entropy(scores, task.query_y), scores
 
     def predict(self, support_x: torch.Tensor, support_y: torch.Tensor, query_x: torch.Tensor) -> torch.Tensor:
         """The predicted label of each query image."""

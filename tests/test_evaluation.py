@@ -23,7 +23,8 @@ def pattern_dataset(classes=16, per_class=20, noise=60, seed=0) -> FewShotDatase
     patterns = rng.random((classes, 1, 28, 28)) < 0.3
     images = patterns.repeat(per_class, axis=0) * 200 + rng.integers(0, noise, (classes * per_class, 1, 28, 28))
     infos = [ClassInfo(f"p{i}", f"g{i % 4}") for i in range(classes)]
-    splits = {"train": list(range(classes // 2)), "val": [classes // 2], "test": list(range(classes // 2 + 1, classes))}
+    train, val = 7 * classes // 16, 10 * classes // 16  # 16 classes: 7 train, 3 val, 6 test
+    splits = {"train": list(range(train)), "val": list(range(train, val)), "test": list(range(val, classes))}
     return FewShotDataset("patterns", torch.from_numpy(images.clip(0, 255).astype(np.uint8)),
                           torch.arange(classes).repeat_interleave(per_class), infos, splits, Preprocessing(28, 1, True))
 

@@ -23,6 +23,10 @@ class TensorRecord:
     def to(self, device):
         return type(self)(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
 
+    def select(self, index: int):
+        """Task `index` of a meta-batch."""
+        return type(self)(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
 
 @dataclass
 class Task(TensorRecord):
@@ -67,6 +71,31 @@ class TaskStream:
     def __iter__(self):
         while True:
             yield self.sample()
+
+    def state_dict(self) -> dict:
+        """The random generator's state, so that a resumed run draws the same tasks as an uninterrupted one."""
+        return {"bit_generator": self._rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict):
+        self._rng.bit_generator.state = state["bit_generator"]
+
+
+class MetaBatches:
+    """A stream of meta-batches of `tasks` tasks each, drawn from `sampler`."""
+
+    def __init__(self, sampler: TaskStream, tasks: int):
+        if tasks < 1:
+            raise ValueError(f"a meta-batch needs at least 1 task, got {tasks}")
+        self.sampler, self.tasks = sampler, tasks
+
+    def sample(self):
+        return self.sampler.sample_batch(self.tasks)
+
+    def state_dict(self) -> dict:
+        return self.sampler.state_dict()
+
+    def load_state_dict(self, state: dict):
+        self.sampler.load_state_dict(state)
 
 
 class TaskSampler(TaskStream):

@@ -1,0 +1,46 @@
+"""Every method by name: build_learner("protonet", backbone="conv4") gives a learner that can be saved and rebuilt.
+
+A learner built by name remembers its arguments (learner.config()), which checkpoints store so that
+fewshot_lab.load can rebuild it. A learner built directly around a custom module works everywhere
+except saving by name.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import torch
+
+from fewshot_lab.backbones import BACKBONES, make_backbone
+
+METHODS = {
+    "protonet": ("fewshot_lab.methods.protonet", "PrototypicalNetwork"),
+    "matching": ("fewshot_lab.methods.matching", "MatchingNetwork"),
+}
+
+
+def learner_class(method: str):
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
+    module, name = METHODS[method]
+    return getattr(importlib.import_module(module), name)
+
+
+def build_learner(method: str, backbone: str = "conv4", in_channels: int = 1, image_size: int = 28, **options):
+    """A learner of `method` around a `backbone` (see fewshot_lab.backbones.BACKBONES) for `in_channels` images
+    of `image_size` pixels (needed to size what follows the backbone, such as Matching Networks' FCE LSTMs)."""
+    cls = learner_class(method)
+    if backbone not in BACKBONES:
+        raise ValueError(f"unknown backbone {backbone!r}: choose one of {', '.join(BACKBONES)}")
+    accepted = set(inspect.signature(cls).parameters) - {"embedding"}
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise TypeError(f"method {method!r} takes no option {', '.join(map(repr, unknown))}; "
+                        f"its options are {', '.join(sorted(accepted)) or 'none'}")
+    embedding = make_backbone(backbone, in_channels)
+    if "features" in accepted and options.get("full_context") and "features" not in options:
+        with torch.no_grad():
+            options["features"] = embedding.eval()(torch.zeros(1, in_channels, image_size, image_size)).shape[1]
+    learner = cls(embedding, **options)
+    learner.saved_config = {"backbone": backbone, "in_channels": in_channels, "image_size": image_size, **options}
+    return learner

@@ -13,8 +13,17 @@ from torch import nn
 from fewshot_lab.learner import Learner
 
 
+def class_means(features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The mean feature vector of each label 0..ways-1, whatever the order of the examples."""
+    ways = int(labels.max()) + 1
+    one_hot = nn.functional.one_hot(labels, ways).to(features.dtype)  # [examples, ways]
+    return one_hot.T @ features / one_hot.sum(0).unsqueeze(1)         # [ways, features]
+
+
 class NearestNeighbour(Learner):
     """k-NN or nearest-centroid classification on embeddings (on raw pixels when embedding is None)."""
+
+    method = "nearest"
 
     def __init__(self, embedding: nn.Module | None = None, k: int = 1, rule: str = "neighbour"):
         super().__init__()
@@ -29,8 +38,7 @@ class NearestNeighbour(Learner):
         ways = int(support_y.max()) + 1
         support = self.embedding(support_x)  # [ways * shots, features]
         if self.rule == "centroid":
-            one_hot = nn.functional.one_hot(support_y, ways).float()  # [ways * shots, ways]
-            centroids = one_hot.T @ support / one_hot.sum(0, keepdim=True).T  # [ways, features]
+            centroids = class_means(support, support_y)  # [ways, features]
             return lambda query_x: -torch.cdist(self.embedding(query_x), centroids) ** 2
         k = min(self.k, len(support_y))
 

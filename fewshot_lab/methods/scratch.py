@@ -24,6 +24,8 @@ def small_convnet(in_channels: int, ways: int, hidden: int = 16) -> nn.Sequentia
 class ScratchLearner(Learner):
     """Trains a new small convnet on each task's support set for `steps` Adam steps."""
 
+    method = "scratch"
+
     adapts_with_gradients = True
 
     def __init__(self, steps: int = 50, lr: float = 1e-2, hidden: int = 16, seed: int = 0):

@@ -1,0 +1,215 @@
+"""One meta-training loop for every method.
+
+    history = meta_train(learner, dataset, ways=20, shots=1, queries=5, steps=2000, out="runs/proto")
+    history = meta_train(learner, dataset, max_minutes=1.5)   # "train for 90 seconds"
+
+Each step draws a training batch from the learner's own stream (tasks for episodic learners, mixed
+image batches for a pretrained embedding), takes one optimiser step on learner.training_loss, and
+records the loss and accuracy. Every `val_every` steps the learner is scored on a fixed set of
+meta-validation tasks; the best weights are kept. With `out`, the latest and the best checkpoints are
+written there atomically, and `resume=True` continues a stopped run to the same result an
+uninterrupted run would have reached (same steps, same tasks, same weights).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from fewshot_lab.data import make_sampler
+from fewshot_lab.checkpoints import load_checkpoint, save_checkpoint
+from fewshot_lab.evaluation import evaluate
+
+SCHEDULES = ("constant", "cosine")
+
+
+@dataclass
+class History:
+    """What a run recorded: one entry per step for training, one per validation for meta-validation."""
+
+    step: list = field(default_factory=list)
+    loss: list = field(default_factory=list)
+    accuracy: list = field(default_factory=list)
+    val_step: list = field(default_factory=list)
+    val_accuracy: list = field(default_factory=list)
+    val_ci95: list = field(default_factory=list)
+    best_step: int = -1
+    best_val_accuracy: float = -math.inf
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainingPlan:
+    """Every setting of a run: saved in its checkpoints, so a resumed run continues with the same plan."""
+
+    ways: int = 5
+    shots: int = 1
+    queries: int = 15
+    meta_batch: int = 1
+    steps: int | None = 1000
+    max_minutes: float | None = None
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    val_every: int = 250
+    val_episodes: int = 100
+    val_ways: int | None = None
+    seed: int = 0
+
+    def check(self):
+        if self.steps is None and self.max_minutes is None:
+            raise ValueError("give steps, max_minutes or both: a run needs a stopping rule")
+        if self.steps is not None and self.steps < 1:
+            raise ValueError(f"steps must be a positive integer, got {self.steps}")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ValueError(f"max_minutes must be positive, got {self.max_minutes}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if self.meta_batch < 1 or self.val_every < 1 or self.val_episodes < 1:
+            raise ValueError("meta_batch, val_every and val_episodes must be positive integers")
+
+    def progress(self, step: int, seconds: float) -> float:
+        """How far through the run we are, in [0, 1]: by steps, by time, whichever is further."""
+        fractions = []
+        if self.steps is not None:
+            fractions.append(step / self.steps)
+        if self.max_minutes is not None:
+            fractions.append(seconds / (60 * self.max_minutes))
+        return min(1.0, max(fractions))
+
+    def learning_rate(self, progress: float) -> float:
+        if self.schedule == "cosine":
+            return self.lr * 0.5 * (1 + math.cos(math.pi * progress))
+        return self.lr
+
+
+def meta_train(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int = 15, meta_batch: int = 1,
+               steps: int | None = 1000, max_minutes: float | None = None, lr: float = 1e-3,
+               weight_decay: float = 0.0, schedule: str = "cosine", val_every: int = 250, val_episodes: int = 100,
+               val_ways: int | None = None, seed: int = 0, out=None, resume: bool = False, progress: bool = True,
+               device=None) -> History:
+    """Meta-train `learner` on the train split of `dataset`; returns the History and leaves the best weights loaded.
+
+    Validation uses the val split with `val_ways` ways (default: `ways`) and the same shots and queries.
+    """
+    plan = TrainingPlan(ways, shots, queries, meta_batch, steps, max_minutes, lr, weight_decay, schedule, val_every,
+                        val_episodes, val_ways, seed)
+    plan.check()
+    make_sampler(dataset, "val", ways=val_ways or ways, shots=shots, queries=queries)  # refuse impossible validation now
+    if out is not None:
+        learner.config()  # refuse, before training, a learner that cannot be saved
+    device = torch.device(device) if device is not None else default_device()
+    learner.to(device)
+    out = Path(out) if out is not None else None
+    torch.manual_seed(seed)
+    stream = learner.training_stream(dataset, ways=ways, shots=shots, queries=queries, meta_batch=meta_batch, seed=seed)
+    optimizer = torch.optim.Adam(learner.parameters(), lr=lr, weight_decay=weight_decay)
+    history, best_state, step = History(), None, 0
+    if resume:
+        if out is None or not (out / "last.pt").exists():
+            raise FileNotFoundError(f"resume=True needs a checkpoint {out / 'last.pt' if out else 'in out'}; "
+                                    f"start without resume to train from scratch")
+        step, history, best_state, plan = _restore(out / "last.pt", learner, optimizer, stream, dataset, plan)
+    run = _Run(learner, dataset, plan, optimizer, stream, history, best_state, out, device)
+    return run.loop(step, progress)
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class _Run:
+    def __init__(self, learner, dataset, plan, optimizer, stream, history, best_state, out, device):
+        self.learner, self.dataset, self.plan, self.optimizer = learner, dataset, plan, optimizer
+        self.stream, self.history, self.best_state, self.out, self.device = stream, history, best_state, out, device
+
+    def loop(self, step: int, progress: bool) -> History:
+        plan, history, learner = self.plan, self.history, self.learner
+        started = time.perf_counter() - history.seconds
+        bar = tqdm(total=plan.steps, initial=step, disable=not progress, desc=f"meta-training {learner.method}",
+                   mininterval=0.5)
+        learner.train()
+        self.after_step = (self.stream.state_dict(), torch.get_rng_state())  # random state after the last step
+        try:
+            while True:
+                seconds = time.perf_counter() - started
+                fraction = plan.progress(step, seconds)
+                if fraction >= 1.0:
+                    break
+                for group in self.optimizer.param_groups:
+                    group["lr"] = plan.learning_rate(fraction)
+                loss, accuracy = learner.training_loss(self.stream.sample().to(self.device))
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                step += 1
+                self.after_step = (self.stream.state_dict(), torch.get_rng_state())
+                history.step.append(step)
+                history.loss.append(loss.item())
+                history.accuracy.append(accuracy)
+                bar.update()
+                if step % plan.val_every == 0:
+                    self.validate(step)
+                    bar.set_postfix(loss=f"{loss.item():.3f}", val=f"{100 * history.val_accuracy[-1]:.1f}%")
+                    history.seconds = time.perf_counter() - started
+                    self.save(step, "last.pt")
+        except KeyboardInterrupt:  # a lecturer may stop early: keep what was learned, resumable from this step
+            print(f"stopped by the user after step {step}")
+            self.stream.load_state_dict(self.after_step[0])  # forget the half-drawn step
+            torch.set_rng_state(self.after_step[1])
+            del history.step[step:], history.loss[step:], history.accuracy[step:]
+        finally:
+            bar.close()
+        history.seconds = time.perf_counter() - started
+        if not history.val_step or history.val_step[-1] != step:
+            self.validate(step)
+        self.save(step, "last.pt")
+        if self.best_state is not None:
+            learner.load_state_dict(self.best_state)
+        learner.eval()
+        return history
+
+    def validate(self, step: int):
+        plan, history = self.plan, self.history
+        result = evaluate(self.learner, self.dataset, ways=plan.val_ways or plan.ways, shots=plan.shots,
+                          queries=plan.queries, episodes=plan.val_episodes, split="val", seed=plan.seed)
+        self.learner.train()
+        history.val_step.append(step)
+        history.val_accuracy.append(result.mean)
+        history.val_ci95.append(result.ci95)
+        if result.mean > history.best_val_accuracy:
+            history.best_step, history.best_val_accuracy = step, result.mean
+            self.best_state = copy.deepcopy(self.learner.state_dict())
+            self.save(step, "best.pt", weights=self.best_state)
+
+    def save(self, step: int, name: str, weights=None):
+        if self.out is None:
+            return
+        save_checkpoint(self.out / name, self.learner, self.dataset, weights=weights, training={
+            "step": step,
+            "plan": asdict(self.plan),
+            "history": self.history.to_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "sampler": self.stream.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "best_state": self.best_state,
+        })
+
+
+def _restore(path: Path, learner, optimizer, stream, dataset, plan: TrainingPlan):
+    checkpoint = load_checkpoint(path, learner, dataset)
+    training = checkpoint["training"]
+    saved_plan = TrainingPlan(**training["plan"])
+    saved_plan.steps, saved_plan.max_minutes = plan.steps, plan.max_minutes  # a resumed run may be given longer
+    optimizer.load_state_dict(training["optimizer"])
+    stream.load_state_dict(training["sampler"])
+    torch.set_rng_state(training["torch_rng"])
+    return training["step"], History(**training["history"]), training["best_state"], saved_plan

@@ -1,0 +1,108 @@
+"""The meta-training engine: it learns, validates, keeps the best, resumes exactly, and saves safely."""
+import pytest
+import torch
+
+from fewshot_lab.checkpoints import load_checkpoint, read_checkpoint
+from fewshot_lab.engine import meta_train
+from fewshot_lab.evaluation import evaluate
+from fewshot_lab.methods import build_learner
+from tests.test_evaluation import pattern_dataset
+
+SETTINGS = dict(ways=3, shots=1, queries=3, val_every=10, val_episodes=20, lr=3e-3, progress=False)
+
+
+def small_protonet():
+    torch.manual_seed(0)
+    return build_learner("protonet", backbone="conv4-small")
+
+
+def test_meta_training_beats_chance_and_keeps_the_best_weights(tmp_path):
+    dataset = pattern_dataset(noise=230)
+    learner = small_protonet()
+    before = evaluate(learner, dataset, ways=3, queries=3, episodes=50)
+    history = meta_train(learner, dataset, steps=40, out=tmp_path / "run", **SETTINGS)
+    after = evaluate(learner, dataset, ways=3, queries=3, episodes=50)
+    assert history.step == list(range(1, 41)) and len(history.loss) == 40
+    assert history.val_step == [10, 20, 30, 40] and history.best_val_accuracy == max(history.val_accuracy)
+    assert after.mean > 0.6 and after.mean > before.mean
+    best = read_checkpoint(tmp_path / "run" / "best.pt")
+    for name, tensor in learner.state_dict().items():
+        torch.testing.assert_close(tensor, best["weights"][name])
+    assert best["training"]["history"]["best_step"] == history.best_step
+
+
+class InterruptAt:
+    """Wraps training_loss to raise KeyboardInterrupt (as Ctrl-C would) on the given call."""
+
+    def __init__(self, learner, call: int):
+        self.original, self.call, self.calls = learner.training_loss, call, 0
+        learner.training_loss = self
+
+    def __call__(self, batch):
+        self.calls += 1
+        if self.calls == self.call:
+            raise KeyboardInterrupt
+        return self.original(batch)
+
+
+def test_an_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path):
+    dataset = pattern_dataset(noise=230)
+    straight = small_protonet()
+    meta_train(straight, dataset, steps=30, out=tmp_path / "straight", **SETTINGS)
+    stopped = small_protonet()
+    InterruptAt(stopped, call=17)
+    history = meta_train(stopped, dataset, steps=30, out=tmp_path / "stopped", **SETTINGS)
+    assert history.step[-1] == 16 and read_checkpoint(tmp_path / "stopped" / "last.pt")["training"]["step"] == 16
+    resumed = small_protonet()
+    history = meta_train(resumed, dataset, steps=30, out=tmp_path / "stopped", resume=True, **SETTINGS)
+    assert history.step == list(range(1, 31))
+    expected = read_checkpoint(tmp_path / "straight" / "last.pt")
+    actual = read_checkpoint(tmp_path / "stopped" / "last.pt")
+    for name, tensor in expected["weights"].items():
+        torch.testing.assert_close(actual["weights"][name], tensor, rtol=0, atol=0)
+    assert actual["training"]["history"]["loss"] == expected["training"]["history"]["loss"]
+
+
+def test_checkpoints_load_with_weights_only_and_refuse_other_learners(tmp_path):
+    dataset = pattern_dataset()
+    learner = small_protonet()
+    meta_train(learner, dataset, steps=2, out=tmp_path, **{**SETTINGS, "val_every": 1})
+    payload = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert payload["method"] == "protonet" and payload["dataset"]["preprocessing"]["image_size"] == 28
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]  # no temporary files left
+    with pytest.raises(ValueError, match="holds a 'protonet' learner, not a 'matching' one"):
+        load_checkpoint(tmp_path / "last.pt", build_learner("matching", backbone="conv4-small"))
+    with pytest.raises(ValueError, match="with \\{'backbone': 'conv4-small'.*but this one has \\{'backbone': 'conv4'"):
+        load_checkpoint(tmp_path / "last.pt", build_learner("protonet", backbone="conv4"))
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="is not a readable fewshot_lab checkpoint"):
+        read_checkpoint(tmp_path / "junk.pt")
+    with pytest.raises(FileNotFoundError, match="no checkpoint at"):
+        read_checkpoint(tmp_path / "missing.pt")
+
+
+def test_a_wall_clock_budget_stops_the_run():
+    history = meta_train(small_protonet(), pattern_dataset(), steps=None, max_minutes=0.02, **SETTINGS)
+    assert 0 < len(history.step) and history.seconds < 10
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(steps=None), "needs a stopping rule"),
+    (dict(schedule="linear"), "schedule must be one of constant, cosine"),
+    (dict(steps=0), "steps must be a positive integer"),
+])
+def test_bad_plans_are_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        meta_train(small_protonet(), pattern_dataset(), **{**SETTINGS, **options})
+
+
+def test_resume_without_a_checkpoint_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="resume=True needs a checkpoint"):
+        meta_train(small_protonet(), pattern_dataset(), steps=5, out=tmp_path, resume=True, **SETTINGS)
+
+
+def test_custom_module_learners_cannot_be_saved_by_name(tmp_path):
+    from fewshot_lab.methods.protonet import PrototypicalNetwork
+    from fewshot_lab.backbones import conv4_small
+    with pytest.raises(ValueError, match="built around a custom module"):
+        meta_train(PrototypicalNetwork(conv4_small()), pattern_dataset(), steps=2, out=tmp_path, **SETTINGS)
