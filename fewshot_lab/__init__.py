@@ -17,6 +17,9 @@ _EXPORTS = {
     "Task": "fewshot_lab.data.tasks",
     "evaluate": "fewshot_lab.evaluation",
     "Evaluation": "fewshot_lab.evaluation",
+    "load": "fewshot_lab.saved",
+    "meta_train": "fewshot_lab.engine",
+    "build_learner": "fewshot_lab.methods",
 }
 
 __all__ = sorted(_EXPORTS)

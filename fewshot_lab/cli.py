@@ -20,6 +20,60 @@ def _datasets(arguments) -> int:
     return 0
 
 
+def _train(arguments) -> int:
+    from fewshot_lab.data import load_dataset
+    from fewshot_lab.engine import meta_train
+    from fewshot_lab.methods import build_learner
+
+    options = {"image_size": arguments.image_size} if arguments.image_size else {}
+    dataset = load_dataset(arguments.dataset, **options)
+    learner_options = {}
+    if arguments.method in ("knn", "finetune"):
+        learner_options["train_classes"] = len(dataset.splits["train"])
+    learner = build_learner(arguments.method, backbone=arguments.backbone, in_channels=dataset.image_shape[0],
+                            image_size=dataset.image_shape[1], **learner_options)
+    steps = arguments.steps
+    if steps is None and arguments.max_minutes is None:
+        steps = 1000
+    history = meta_train(learner, dataset, ways=arguments.ways, shots=arguments.shots, queries=arguments.queries,
+                         meta_batch=arguments.meta_batch, steps=steps, max_minutes=arguments.max_minutes,
+                         lr=arguments.lr, val_every=arguments.val_every, val_episodes=arguments.val_episodes,
+                         val_ways=arguments.val_ways, seed=arguments.seed, out=arguments.out,
+                         resume=arguments.resume, device=arguments.device)
+    print(f"trained {arguments.method} for {history.step[-1] if history.step else 0} steps in {history.seconds:.0f} s; "
+          f"best meta-validation accuracy {100 * history.best_val_accuracy:.2f}% at step {history.best_step}; "
+          f"saved in {arguments.out}")
+    return 0
+
+
+def _evaluate(arguments) -> int:
+    from fewshot_lab.data import load_dataset
+    from fewshot_lab.evaluation import evaluate
+    from fewshot_lab.saved import load
+
+    saved = load(arguments.run, checkpoint=arguments.checkpoint, device=arguments.device)
+    name = arguments.dataset or saved.dataset["name"]
+    options = {}
+    if "preprocessing" in saved.dataset and name == saved.dataset["name"]:
+        options["image_size"] = saved.dataset["preprocessing"]["image_size"]
+    result = evaluate(saved.learner, load_dataset(name, **options), ways=arguments.ways, shots=arguments.shots,
+                      queries=arguments.queries, episodes=arguments.episodes, split=arguments.split,
+                      within_alphabet=arguments.within_alphabet, seed=arguments.seed)
+    if arguments.json:
+        print(json.dumps({"method": saved.learner.method, "run": str(arguments.run), **result.to_dict()}))
+    else:
+        print(f"{saved.learner.method}: {result}")
+    return 0
+
+
+def _task_arguments(parser, ways=5, shots=1, queries=15):
+    parser.add_argument("--ways", type=int, default=ways, help=f"classes per task (default {ways})")
+    parser.add_argument("--shots", type=int, default=shots, help=f"support images per class (default {shots})")
+    parser.add_argument("--queries", type=int, default=queries, help=f"query images per class (default {queries})")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fewshot-lab", description="fewshot_lab: meta-learning by running it.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -28,6 +82,41 @@ def build_parser() -> argparse.ArgumentParser:
                                                "(in $FEWSHOT_LAB_DATA, default ~/.cache/fewshot_lab).")
     datasets.add_argument("--json", action="store_true", help="print JSON for machines")
     datasets.set_defaults(handler=_datasets)
+
+    from fewshot_lab.backbones import BACKBONES
+    from fewshot_lab.methods import METHODS
+    train = commands.add_parser("train", help="meta-train a learner and save it in a run folder",
+                                description="Meta-train a learner on the train split of a dataset, validating on its "
+                                            "val split; the best and the latest checkpoints go to --out.")
+    train.add_argument("--method", required=True, choices=sorted(METHODS))
+    train.add_argument("--dataset", default="glyphs", help="a dataset name or a folder of class folders (default glyphs)")
+    train.add_argument("--backbone", default="conv4", choices=sorted(BACKBONES), help="embedding network (default conv4)")
+    train.add_argument("--image-size", type=int, default=None, help="image side in pixels (default: the dataset's, 28)")
+    _task_arguments(train, ways=5, shots=1, queries=15)
+    budget = train.add_argument_group("budget (give --steps, --max-minutes or both; default 1000 steps)")
+    budget.add_argument("--steps", type=int, default=None, help="optimiser steps")
+    budget.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget in minutes")
+    train.add_argument("--meta-batch", type=int, default=1, help="tasks per optimiser step (default 1)")
+    train.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate, cosine-annealed (default 0.001)")
+    train.add_argument("--val-every", type=int, default=250, help="steps between validations (default 250)")
+    train.add_argument("--val-episodes", type=int, default=100, help="val tasks per validation (default 100)")
+    train.add_argument("--val-ways", type=int, default=None, help="ways of the val tasks (default --ways)")
+    train.add_argument("--out", required=True, help="run folder for checkpoints")
+    train.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    train.set_defaults(handler=_train)
+
+    evaluation = commands.add_parser("evaluate", help="score a saved learner on seeded test tasks",
+                                     description="Score a saved learner on seeded tasks of a dataset's split: "
+                                                 "accuracy with its 95%% confidence interval.")
+    evaluation.add_argument("run", help="a run folder written by train (or a checkpoint file)")
+    evaluation.add_argument("--dataset", default=None, help="dataset to test on (default: the one it was trained on)")
+    _task_arguments(evaluation, ways=5, shots=1, queries=15)
+    evaluation.add_argument("--episodes", type=int, default=600, help="test tasks (default 600)")
+    evaluation.add_argument("--split", default="test", choices=["train", "val", "test"], help="(default test)")
+    evaluation.add_argument("--within-alphabet", action="store_true", help="all ways of a task from one alphabet")
+    evaluation.add_argument("--checkpoint", default="best", choices=["best", "last"], help="(default best)")
+    evaluation.add_argument("--json", action="store_true", help="print JSON for machines")
+    evaluation.set_defaults(handler=_evaluate)
     return parser
 
 
@@ -37,7 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command is None:
         parser.print_help()
         return 2
-    return arguments.handler(arguments)
+    try:
+        return arguments.handler(arguments)
+    except (ValueError, TypeError, FileNotFoundError, OSError) as error:  # the caller's mistake: say it plainly
+        print(f"fewshot-lab {arguments.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

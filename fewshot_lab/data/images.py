@@ -37,5 +37,5 @@ class Preprocessing:
             picture = ImageOps.invert(picture)
         if picture.size != (self.image_size, self.image_size):
             picture = picture.resize((self.image_size, self.image_size), Image.Resampling.LANCZOS)
-        array = np.asarray(picture, dtype=np.uint8)
+        array = np.array(picture, dtype=np.uint8)  # a writable copy
         return array[None] if self.channels == 1 else array.transpose(2, 0, 1).copy()

@@ -1,0 +1,110 @@
+"""A trained learner, loaded from a run folder, that takes raw pictures and any labels.
+
+    learner = fewshot_lab.load("runs/proto")
+    learner.predict(["a.png", "b.png"], ["alpha", "beta"], ["query.png"])    # -> ["beta"]
+
+The dataset's preprocessing (grey scale, inversion, resizing) was saved with the learner and is
+applied to paths and PIL images, so raw 105x105 Omniglot PNGs or one's own drawings work as they are.
+Tensors are taken as already preprocessed (ink high, values in [0, 1]) and only resized.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from fewshot_lab.checkpoints import read_checkpoint
+from fewshot_lab.data.images import Preprocessing
+from fewshot_lab.engine import default_device
+from fewshot_lab.methods import build_learner
+
+
+def load(run, checkpoint: str = "best", device=None) -> "SavedLearner":
+    """Load the learner of a run folder (or a checkpoint file); `checkpoint` is "best" or "last"."""
+    path = Path(run)
+    if path.is_dir():
+        if checkpoint not in ("best", "last"):
+            raise ValueError(f"checkpoint must be 'best' or 'last', got {checkpoint!r}")
+        path = path / f"{checkpoint}.pt"
+        if not path.exists() and checkpoint == "best":
+            path = path.with_name("last.pt")
+    payload = read_checkpoint(path)
+    learner = build_learner(payload["method"], **payload["config"])
+    learner.load_state_dict(payload["weights"])
+    learner.to(torch.device(device) if device is not None else default_device()).eval()
+    return SavedLearner(learner, payload["dataset"], payload.get("training"))
+
+
+class SavedLearner:
+    def __init__(self, learner, dataset: dict, training: dict | None):
+        self.learner = learner
+        self.dataset = dataset
+        self.training = training
+        self.preprocessing = Preprocessing(**dataset["preprocessing"]) if "preprocessing" in dataset else None
+
+    def __repr__(self) -> str:
+        return f"<SavedLearner {self.learner.method} trained on {self.dataset['name']}>"
+
+    def predict(self, support, support_labels, query) -> list:
+        """The label of each query picture, as one of the given support labels."""
+        scores, classes = self.scores(support, support_labels, query)
+        return [classes[index] for index in scores.argmax(dim=1).tolist()]
+
+    def scores(self, support, support_labels, query) -> tuple[torch.Tensor, list]:
+        """Class scores [queries, ways] and the label behind each column."""
+        support_labels = list(support_labels)
+        if len(support) == 0:
+            raise ValueError("the support set is empty: give at least one labelled picture per class")
+        if len(support_labels) != len(support):
+            raise ValueError(f"the support set has {len(support)} pictures but {len(support_labels)} labels; "
+                             f"give one label per support picture")
+        if len(query) == 0:
+            raise ValueError("the query set is empty: give at least one picture to label")
+        classes = list(dict.fromkeys(support_labels))  # each distinct label once, in order of first appearance
+        index_of = {label: index for index, label in enumerate(classes)}
+        device = next(self.learner.parameters()).device
+        support_x = self.images(support, "support").to(device)  # [support, C, H, W]
+        query_x = self.images(query, "query").to(device)        # [queries, C, H, W]
+        support_y = torch.tensor([index_of[label] for label in support_labels], device=device)
+        with torch.set_grad_enabled(self.learner.adapts_with_gradients):
+            scores = self.learner.adapt(support_x, support_y)(query_x).detach()
+        return scores, classes
+
+    def images(self, pictures, role: str) -> torch.Tensor:
+        """Paths, PIL images or tensors, as one float tensor [count, C, H, W] the learner can take."""
+        channels, size = self.dataset["image_shape"][0], self.dataset["image_shape"][1]
+        arrays, tensor_sizes = [], set()
+        for position, picture in enumerate(pictures):
+            if isinstance(picture, (str, Path)):
+                try:
+                    with Image.open(picture) as opened:
+                        picture = opened.copy()
+                except (OSError, ValueError) as error:
+                    raise ValueError(f"{role} picture {position} ({str(picture)!r}) cannot be read: {error}") from None
+            if isinstance(picture, Image.Image):
+                arrays.append(torch.from_numpy(self.preprocessing(picture)).float() / 255)
+            elif isinstance(picture, torch.Tensor):
+                tensor = picture.float()
+                tensor = tensor[None] if tensor.dim() == 2 else tensor
+                if tensor.dim() != 3 or tensor.shape[0] != channels:
+                    raise ValueError(f"{role} picture {position} is a tensor of shape {tuple(picture.shape)}; "
+                                     f"expected [{channels}, H, W] or [H, W] with ink high in [0, 1]")
+                tensor_sizes.add(tuple(tensor.shape[1:]))
+                arrays.append(tensor)
+            else:
+                raise TypeError(f"{role} picture {position} is a {type(picture).__name__}; give image paths, "
+                                f"PIL images or tensors")
+        if len(tensor_sizes) > 1:
+            listed = " and ".join(f"{h}x{w}" for h, w in sorted(tensor_sizes))
+            raise ValueError(f"the {role} tensors have different sizes ({listed}); give tensors of one size, "
+                             f"or paths or PIL images, which are resized for you")
+        resized = [_resize(array, size) for array in arrays]
+        return torch.stack(resized)
+
+
+def _resize(image: torch.Tensor, size: int) -> torch.Tensor:
+    if image.shape[1:] == (size, size):
+        return image
+    return torch.nn.functional.interpolate(image[None], size=(size, size), mode="bilinear", antialias=True,
+                                           align_corners=False)[0]

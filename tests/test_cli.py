@@ -1,0 +1,87 @@
+"""The command line (train, evaluate) and saved learners that take raw pictures and any labels."""
+import json
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fewshot_lab.cli import main
+from fewshot_lab.saved import load
+from tests.conftest import OMNIGLOT_SOURCE
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, glyphs_dataset):
+    out = tmp_path_factory.mktemp("runs") / "proto"
+    code = main(["train", "--method", "protonet", "--dataset", "glyphs", "--backbone", "conv4-small", "--ways", "5",
+                 "--queries", "5", "--steps", "30", "--val-every", "15", "--val-episodes", "10", "--out", str(out)])
+    assert code == 0
+    return out
+
+
+def test_train_writes_checkpoints_and_evaluate_reports_accuracy(trained_run, capsys):
+    assert {p.name for p in trained_run.iterdir()} == {"best.pt", "last.pt"}
+    capsys.readouterr()
+    assert main(["evaluate", str(trained_run), "--ways", "5", "--shots", "1", "--episodes", "30", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["method"] == "protonet" and record["episodes"] == 30 and len(record["values"]) == 30
+    assert record["mean"] > 0.4  # chance is 0.2
+    assert main(["evaluate", str(trained_run), "--episodes", "20"]) == 0
+    line = capsys.readouterr().out
+    assert line.startswith("protonet: ") and "% ± " in line and "20 test tasks of glyphs" in line
+
+
+def test_cli_errors_are_one_clear_line(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "nothing")]) == 2
+    assert "error: no checkpoint at" in capsys.readouterr().err
+    assert main(["train", "--method", "protonet", "--dataset", "nope", "--out", str(tmp_path)]) == 2
+    assert "unknown dataset 'nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--method", "maml?", "--out", str(tmp_path)])
+
+
+def omniglot_pngs(count: int) -> list[bytes]:
+    """Raw 105x105 black-on-white PNGs of `count` different characters from the shared Omniglot archive."""
+    archive = OMNIGLOT_SOURCE / "images_background_small1.zip"
+    if not archive.exists():
+        pytest.skip("the shared Omniglot archives are absent")
+    with zipfile.ZipFile(archive) as opened:
+        names = sorted(n for n in opened.namelist() if n.endswith("_01.png"))
+        return [opened.read(name) for name in names[:count]]
+
+
+def test_saved_learner_labels_raw_omniglot_pngs_with_any_labels(trained_run, tmp_path):
+    learner = load(trained_run)
+    paths = []
+    for index, data in enumerate(omniglot_pngs(3)):
+        paths.append(tmp_path / f"{index}.png")
+        paths[-1].write_bytes(data)
+    assert Image.open(paths[0]).size == (105, 105)
+    labels = ["alpha", 7, ("x", 1)]
+    # a query identical to a support picture is nearest to it, whatever the weights
+    assert learner.predict(paths, labels, [paths[2], paths[0]]) == [("x", 1), "alpha"]
+    pictures = [Image.open(path) for path in paths]
+    assert learner.predict(pictures, labels, [pictures[1]]) == [7]
+    tensors = [torch.from_numpy(learner.preprocessing(picture)).float() / 255 for picture in pictures]
+    assert learner.predict(tensors, labels, [tensors[0][0]]) == ["alpha"]
+
+
+def test_saved_learner_refuses_bad_input(trained_run):
+    learner = load(trained_run, checkpoint="last")
+    picture = Image.new("L", (105, 105), 255)
+    with pytest.raises(ValueError, match="support set is empty"):
+        learner.predict([], [], [picture])
+    with pytest.raises(ValueError, match="support set has 2 pictures but 1 labels"):
+        learner.predict([picture, picture], ["a"], [picture])
+    with pytest.raises(ValueError, match="query set is empty"):
+        learner.predict([picture], ["a"], [])
+    with pytest.raises(ValueError, match="different sizes \\(28x28 and 32x32\\)"):
+        learner.predict([torch.zeros(1, 28, 28), torch.zeros(1, 32, 32)], ["a", "b"], [picture])
+    with pytest.raises(ValueError, match="cannot be read"):
+        learner.predict(["/no/such/file.png"], ["a"], [picture])
+    with pytest.raises(TypeError, match="give image paths, PIL images or tensors"):
+        learner.predict([np.zeros((28, 28))], ["a"], [picture])
+    with pytest.raises(ValueError, match="checkpoint must be 'best' or 'last'"):
+        load(trained_run, checkpoint="first")
