@@ -6,6 +6,14 @@ import json
 import sys
 
 from fewshot_lab.data import list_datasets
+from fewshot_lab.data.augment import Augmentation
+
+AUGMENTATIONS = {
+    "none": None,
+    "rotations": Augmentation(degrees=0, scale=0, shear=0, shift=0),
+    "affine": Augmentation(rotations=False),
+    "all": Augmentation(),
+}
 
 
 def _datasets(arguments) -> int:
@@ -27,9 +35,11 @@ def _train(arguments) -> int:
 
     options = {"image_size": arguments.image_size} if arguments.image_size else {}
     dataset = load_dataset(arguments.dataset, **options)
+    augment = AUGMENTATIONS[arguments.augment]
     learner_options = {}
-    if arguments.method in ("knn", "finetune"):
-        learner_options["train_classes"] = len(dataset.splits["train"])
+    if arguments.method in ("knn", "finetune"):  # their pretraining head covers every (augmented) meta-train class
+        training_data = augment.training_dataset(dataset) if augment is not None else dataset
+        learner_options["train_classes"] = len(training_data.splits["train"])
     learner = build_learner(arguments.method, backbone=arguments.backbone, in_channels=dataset.image_shape[0],
                             image_size=dataset.image_shape[1], **learner_options)
     steps = arguments.steps
@@ -38,7 +48,7 @@ def _train(arguments) -> int:
     history = meta_train(learner, dataset, ways=arguments.ways, shots=arguments.shots, queries=arguments.queries,
                          meta_batch=arguments.meta_batch, steps=steps, max_minutes=arguments.max_minutes,
                          lr=arguments.lr, val_every=arguments.val_every, val_episodes=arguments.val_episodes,
-                         val_ways=arguments.val_ways, seed=arguments.seed, out=arguments.out,
+                         val_ways=arguments.val_ways, seed=arguments.seed, augment=augment, out=arguments.out,
                          resume=arguments.resume, device=arguments.device)
     print(f"trained {arguments.method} for {history.step[-1] if history.step else 0} steps in {history.seconds:.0f} s; "
           f"best meta-validation accuracy {100 * history.best_val_accuracy:.2f}% at step {history.best_step}; "
@@ -101,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--val-every", type=int, default=250, help="steps between validations (default 250)")
     train.add_argument("--val-episodes", type=int, default=100, help="val tasks per validation (default 100)")
     train.add_argument("--val-ways", type=int, default=None, help="ways of the val tasks (default --ways)")
+    train.add_argument("--augment", default="all", choices=sorted(AUGMENTATIONS),
+                       help="training-only augmentation: rotated copies of the meta-train classes as new classes, "
+                            "small random affine moves of each image, all (both, the default) or none")
     train.add_argument("--out", required=True, help="run folder for checkpoints")
     train.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     train.set_defaults(handler=_train)

@@ -22,6 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from fewshot_lab.data import make_sampler
+from fewshot_lab.data.augment import Augmentation
 from fewshot_lab.checkpoints import load_checkpoint, save_checkpoint
 from fewshot_lab.evaluation import evaluate
 
@@ -63,6 +64,7 @@ class TrainingPlan:
     val_episodes: int = 100
     val_ways: int | None = None
     seed: int = 0
+    augment: dict | None = None  # the fields of an Augmentation, or None for none
 
     def check(self):
         if self.steps is None and self.max_minutes is None:
@@ -94,14 +96,15 @@ class TrainingPlan:
 def meta_train(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int = 15, meta_batch: int = 1,
                steps: int | None = 1000, max_minutes: float | None = None, lr: float = 1e-3,
                weight_decay: float = 0.0, schedule: str = "cosine", val_every: int = 250, val_episodes: int = 100,
-               val_ways: int | None = None, seed: int = 0, out=None, resume: bool = False, progress: bool = True,
-               device=None) -> History:
+               val_ways: int | None = None, seed: int = 0, augment: Augmentation | None = None, out=None,
+               resume: bool = False, progress: bool = True, device=None) -> History:
     """Meta-train `learner` on the train split of `dataset`; returns the History and leaves the best weights loaded.
 
     Validation uses the val split with `val_ways` ways (default: `ways`) and the same shots and queries.
+    `augment` (fewshot_lab.data.augment.Augmentation) enlarges the training data only.
     """
     plan = TrainingPlan(ways, shots, queries, meta_batch, steps, max_minutes, lr, weight_decay, schedule, val_every,
-                        val_episodes, val_ways, seed)
+                        val_episodes, val_ways, seed, asdict(augment) if augment is not None else None)
     plan.check()
     make_sampler(dataset, "val", ways=val_ways or ways, shots=shots, queries=queries)  # refuse impossible validation now
     if out is not None:
@@ -110,7 +113,11 @@ def meta_train(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int 
     learner.to(device)
     out = Path(out) if out is not None else None
     torch.manual_seed(seed)
-    stream = learner.training_stream(dataset, ways=ways, shots=shots, queries=queries, meta_batch=meta_batch, seed=seed)
+    training_data = augment.training_dataset(dataset) if augment is not None else dataset
+    stream = learner.training_stream(training_data, ways=ways, shots=shots, queries=queries, meta_batch=meta_batch,
+                                     seed=seed)
+    if augment is not None:
+        stream = augment.wrap(stream, seed)
     optimizer = torch.optim.Adam(learner.parameters(), lr=lr, weight_decay=weight_decay)
     history, best_state, step = History(), None, 0
     if resume:

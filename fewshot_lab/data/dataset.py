@@ -95,18 +95,26 @@ class FewShotDataset:
         """The chosen images as float32 in [0, 1], ink high."""
         return self.images[indices].float().div_(255.0)
 
-    def with_rotations(self) -> "FewShotDataset":
-        """Add the 90, 180 and 270 degree rotation of every class as three new classes in the same split
-        (the Vinyals et al. protocol for Omniglot), so the number of classes grows fourfold."""
-        images, targets, classes, splits = [self.images], [self.targets], list(self.classes), {s: list(m) for s, m in self.splits.items()}
+    def with_rotations(self, splits: tuple[str, ...] = SPLITS) -> "FewShotDataset":
+        """Add the 90, 180 and 270 degree rotation of every class of `splits` as three new classes in the same
+        split (the Vinyals et al. protocol for Omniglot): those splits hold four times as many classes."""
+        for split in splits:
+            self.check_split(split)
+        chosen = [index for split in splits for index in self.splits[split]]
+        images, targets, classes = [self.images], [self.targets], list(self.classes)
+        new_splits = {split: list(members) for split, members in self.splits.items()}
+        image_indices = torch.cat([self.image_indices(index) for index in chosen])  # images of the chosen classes
+        relabel = torch.full((self.num_classes,), -1, dtype=torch.long)
         for quarter in (1, 2, 3):
-            offset = quarter * self.num_classes
-            images.append(torch.rot90(self.images, quarter, dims=(2, 3)))
-            targets.append(self.targets + offset)
-            classes += [ClassInfo(f"{info.name}/rot{90 * quarter}", info.group) for info in self.classes]
-            for split, members in self.splits.items():
-                splits[split] += [index + offset for index in members]
-        return FewShotDataset(f"{self.name}+rotations", torch.cat(images), torch.cat(targets), classes, splits,
+            first = len(classes)
+            relabel[chosen] = torch.arange(first, first + len(chosen))
+            images.append(torch.rot90(self.images[image_indices], quarter, dims=(2, 3)))
+            targets.append(relabel[self.targets[image_indices]])
+            classes += [ClassInfo(f"{self.classes[index].name}/rot{90 * quarter}", self.classes[index].group)
+                        for index in chosen]
+            for split in splits:
+                new_splits[split] += relabel[self.splits[split]].tolist()
+        return FewShotDataset(f"{self.name}+rotations", torch.cat(images), torch.cat(targets), classes, new_splits,
                               self.preprocessing)
 
     def summary(self) -> str:
