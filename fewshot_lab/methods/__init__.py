@@ -16,6 +16,8 @@ from fewshot_lab.backbones import BACKBONES, make_backbone
 METHODS = {
     "protonet": ("fewshot_lab.methods.protonet", "PrototypicalNetwork"),
     "matching": ("fewshot_lab.methods.matching", "MatchingNetwork"),
+    "knn": ("fewshot_lab.methods.baseline", "PretrainedNearestNeighbour"),
+    "finetune": ("fewshot_lab.methods.baseline", "FineTuner"),
 }
 
 
@@ -28,19 +30,38 @@ def learner_class(method: str):
 
 def build_learner(method: str, backbone: str = "conv4", in_channels: int = 1, image_size: int = 28, **options):
     """A learner of `method` around a `backbone` (see fewshot_lab.backbones.BACKBONES) for `in_channels` images
-    of `image_size` pixels (needed to size what follows the backbone, such as Matching Networks' FCE LSTMs)."""
+    of `image_size` pixels (needed to size what follows the backbone: the heads of the pretrained
+    learners, Matching Networks' FCE LSTMs).
+
+    The pretrained learners ("knn", "finetune") also need train_classes=, the number of meta-train classes.
+    """
     cls = learner_class(method)
     if backbone not in BACKBONES:
         raise ValueError(f"unknown backbone {backbone!r}: choose one of {', '.join(BACKBONES)}")
-    accepted = set(inspect.signature(cls).parameters) - {"embedding"}
+    parameters = inspect.signature(cls).parameters
+    accepted = set(parameters) - {"embedding"}
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise TypeError(f"method {method!r} takes no option {', '.join(map(repr, unknown))}; "
                         f"its options are {', '.join(sorted(accepted)) or 'none'}")
+    if "train_classes" in accepted and "train_classes" not in options:
+        raise TypeError(f"method {method!r} needs train_classes=, the number of meta-train classes "
+                        f"(len(dataset.splits['train']))")
     embedding = make_backbone(backbone, in_channels)
-    if "features" in accepted and options.get("full_context") and "features" not in options:
-        with torch.no_grad():
-            options["features"] = embedding.eval()(torch.zeros(1, in_channels, image_size, image_size)).shape[1]
+    # the size of the embedding's output: always for a method that requires it (the heads of the pretrained
+    # learners), for Matching Networks only with full context embeddings
+    if "features" in accepted and "features" not in options and (
+            parameters["features"].default is inspect.Parameter.empty or options.get("full_context")):
+        options["features"] = output_features(embedding, in_channels, image_size)
     learner = cls(embedding, **options)
     learner.saved_config = {"backbone": backbone, "in_channels": in_channels, "image_size": image_size, **options}
     return learner
+
+
+def output_features(embedding: torch.nn.Module, in_channels: int, image_size: int) -> int:
+    """The size of the embedding's output for one image, measured by a dry run in eval mode (so that batch
+    norm neither needs a batch nor updates its statistics)."""
+    with torch.no_grad():
+        features = embedding.eval()(torch.zeros(1, in_channels, image_size, image_size)).shape[1]
+    embedding.train()
+    return features
