@@ -43,7 +43,7 @@ from fewshot_lab.data.images import Preprocessing
 
 __all__ = ["load_glyphs", "is_cached", "render_class"]
 
-VERSION = "v1"  # bump when anything below changes what is drawn, so old caches are not reused
+VERSION = "v2"  # bump when anything below changes what is drawn, so old caches are not reused
 SEED = 1623  # Omniglot's number of characters
 SAMPLES_PER_CLASS = 20
 MAX_CLASSES_PER_ALPHABET = 35
@@ -52,7 +52,7 @@ CANONICAL_FONT_SIZE = 64  # pixels per em when judging a character
 CANONICAL_SIZE = 32  # side of the canonical render used to find look-alikes
 MIN_EXTENT = 0.30  # the longer side of the ink's bounding box, as a fraction of the em
 MIN_INK = 0.025  # the ink's area, as a fraction of the em square
-NEAR_DUPLICATE = 0.90  # canonical renders correlated above this are the same class
+NEAR_DUPLICATE = 0.80  # canonical renders correlated above this are the same class
 FILL = 0.75  # the longer side of a glyph spans this fraction of the picture
 RENDER_SCALE = 2  # draw at this multiple of image_size, then let Preprocessing shrink
 
