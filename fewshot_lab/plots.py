@@ -144,7 +144,7 @@ def plot_hypothesis_space(family, task, generic_curves: int = 40, seed: int = 0)
     for _ in range(generic_curves):
         design = features(support_x)  # random smooth basis, fitted to pass through the support points
         weights = torch.linalg.lstsq(design, support_y).solution
-        weights = weights + 0.3 * torch.from_numpy(_null_space_draw(design.numpy(), rng)).float()[:, None]
+        weights = weights + torch.from_numpy(_null_space_draw(design.numpy(), rng)).float()[:, None]
         left.plot(x, features(x) @ weights, color="tab:gray", alpha=0.35, linewidth=1)
     waves = consistent_waves(family, support_x, support_y)
     for amplitude, phase in waves[torch.from_numpy(rng.permutation(len(waves))[:generic_curves])]:

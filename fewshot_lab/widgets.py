@@ -1,6 +1,9 @@
 """Interactive controls for the notebooks (ipywidgets)."""
 from __future__ import annotations
 
+import html
+import io
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from IPython.display import display
@@ -19,24 +22,27 @@ def image_datasets() -> list[str]:
 class TaskExplorer:
     """Pick a dataset, ways, shots, queries, split and within-alphabet, and draw tasks with a button."""
 
-    def __init__(self, datasets: list[str] | None = None, seed: int = 0):
-        self._loaded = {}
+    def __init__(self, datasets: list | None = None, seed: int = 0):
+        """datasets: names to load, or loaded FewShotDatasets (a folder of one's own, say); default: all at hand."""
+        self._loaded = {item.name: item for item in datasets or [] if not isinstance(item, str)}
+        names = [item if isinstance(item, str) else item.name for item in datasets or image_datasets()]
         self.seed = seed
-        self.dataset = widgets.Dropdown(options=datasets or image_datasets(), description="dataset")
+        self.dataset = widgets.Dropdown(options=names, description="dataset")
         self.split = widgets.ToggleButtons(options=list(SPLITS), value="train", description="split")
         self.ways = widgets.IntSlider(5, min=2, max=20, description="ways")
         self.shots = widgets.IntSlider(1, min=1, max=5, description="shots")
         self.queries = widgets.IntSlider(2, min=1, max=5, description="queries")
         self.within = widgets.Checkbox(False, description="within one alphabet")
         self.new_task = widgets.Button(description="new task", icon="refresh")
-        self.output = widgets.Output()
+        self.picture = widgets.Image(format="png")  # the task, drawn as a PNG (no output messages to capture)
+        self.note = widgets.HTML()
         controls = [self.dataset, self.split, self.ways, self.shots, self.queries, self.within]
         for control in controls:
             control.observe(lambda change: self.restart(), names="value")
         self.new_task.on_click(lambda button: self.draw())
         self.widget = widgets.VBox([widgets.HBox([self.dataset, self.split]),
                                     widgets.HBox([self.ways, self.shots, self.queries]),
-                                    widgets.HBox([self.within, self.new_task]), self.output])
+                                    widgets.HBox([self.within, self.new_task]), self.note, self.picture])
         self.restart()
 
     def restart(self):
@@ -53,14 +59,16 @@ class TaskExplorer:
         self.draw()
 
     def draw(self):
-        self.output.clear_output(wait=True)
-        with self.output:
-            if self.sampler is None:
-                print(self.message)
-                return
-            task = self.sampler.sample()
-            show_task(task, self._loaded[self.dataset.value], max_queries=self.queries.value)
-            plt.show()
+        self.note.value = html.escape(self.message)
+        if self.sampler is None:
+            self.picture.layout.display = "none"
+            return
+        figure = show_task(self.sampler.sample(), self._loaded[self.dataset.value], max_queries=self.queries.value)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=80)
+        plt.close(figure)
+        self.picture.value = buffer.getvalue()
+        self.picture.layout.display = None
 
     def _ipython_display_(self):
         display(self.widget)

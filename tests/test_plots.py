@@ -68,9 +68,12 @@ def test_task_explorer_redraws_and_reports_impossible_requests(glyphs_dataset):
     from fewshot_lab.widgets import TaskExplorer
     explorer = TaskExplorer(datasets=["glyphs"], seed=0)
     first = explorer.sampler.sample().query_index
+    assert bytes(explorer.picture.value).startswith(b"\x89PNG") and plt.get_fignums() == []
     explorer.ways.value = 3
     assert explorer.sampler.ways == 3 and not torch.equal(first, explorer.sampler.sample().query_index)
-    explorer.ways.value, explorer.within.value = 20, True
-    explorer.ways.value = 20
-    explorer.split.value = "val"
-    assert explorer.sampler is None and "within-alphabet tasks of 20 ways" in explorer.message
+    small = TaskExplorer(datasets=[pattern_dataset()], seed=0)  # alphabets of 4 classes
+    small.within.value = True
+    assert small.sampler is None and "within-alphabet tasks of 5 ways" in small.note.value
+    assert small.picture.layout.display == "none"
+    small.ways.value = 2
+    assert small.sampler is not None and small.note.value == "" and small.picture.layout.display is None

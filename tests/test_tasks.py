@@ -106,6 +106,16 @@ def test_overlapping_splits_are_refused():
                        {"train": [0, 1], "test": [1, 2]}, dataset.preprocessing)
 
 
+def test_with_splits_shares_the_images_and_checks_the_new_splits():
+    dataset = tiny_dataset()
+    merged = dataset.with_splits({"train": dataset.splits["train"] + dataset.splits["test"], "val": dataset.splits["val"]},
+                                 name="tiny-merged")
+    assert merged.images is dataset.images and merged.splits["test"] == [] and merged.name == "tiny-merged"
+    assert len(merged.splits["train"]) == 9
+    with pytest.raises(ValueError, match="meta-splits must not overlap"):
+        dataset.with_splits({"train": [0, 1], "val": [1]})
+
+
 def test_rotations_add_three_classes_per_class_in_the_same_split():
     dataset = tiny_dataset()
     rotated = dataset.with_rotations()

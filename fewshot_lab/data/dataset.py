@@ -95,6 +95,10 @@ class FewShotDataset:
         """The chosen images as float32 in [0, 1], ink high."""
         return self.images[indices].float().div_(255.0)
 
+    def with_splits(self, splits: dict[str, list[int]], name: str | None = None) -> "FewShotDataset":
+        """The same images and classes with other meta-splits (which still must not overlap)."""
+        return FewShotDataset(name or self.name, self.images, self.targets, self.classes, splits, self.preprocessing)
+
     def with_rotations(self, splits: tuple[str, ...] = SPLITS) -> "FewShotDataset":
         """Add the 90, 180 and 270 degree rotation of every class of `splits` as three new classes in the same
         split (the Vinyals et al. protocol for Omniglot): those splits hold four times as many classes."""
