@@ -1,0 +1,110 @@
+"""Train each method on each dataset for a fixed wall-clock budget, then test it on 600 seeded tasks.
+
+    python benchmarks/few_shot_table.py --max-minutes 3 > results/metric_methods.md
+
+For every dataset and method: `fewshot-lab train` on the train split (20-way 1-shot 5-query episodes for
+the episodic methods; classification over all meta-train classes for knn and finetune, which share
+one pretraining: finetune is evaluated on the knn run's weights), then `fewshot-lab evaluate` on the
+test split at 5/20 ways and 1/5 shots, 15 queries, 600 tasks, seed 0. Prints a markdown report with
+the exact commands, the wall times and the hardware.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from fewshot_lab.cli import main as cli
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "omniglot"
+SETTINGS = [(5, 1), (5, 5), (20, 1), (20, 5)]
+VALIDATION = ["--val-every", "500", "--val-ways", "5"]  # light validation: more of the budget goes to training
+TRAINING = {
+    "protonet": ["--ways", "20", "--shots", "1", "--queries", "5", "--lr", "3e-3", *VALIDATION],
+    "matching": ["--ways", "20", "--shots", "1", "--queries", "5", *VALIDATION],
+    "knn": VALIDATION,
+}
+
+
+def run(arguments: list[str]) -> tuple[str, float]:
+    output = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(output):
+        code = cli(arguments)
+    if code != 0:
+        raise SystemExit(f"fewshot-lab {' '.join(arguments)} failed with exit code {code}")
+    return output.getvalue(), time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-minutes", type=float, default=3.0)
+    parser.add_argument("--datasets", nargs="+", default=["omniglot-small", "glyphs"])
+    parser.add_argument("--episodes", type=int, default=600)
+    arguments = parser.parse_args()
+    if "FEWSHOT_LAB_MIRROR" not in os.environ and SHARED.is_dir():
+        os.environ["FEWSHOT_LAB_MIRROR"] = SHARED.as_uri()
+    runs = Path(tempfile.mkdtemp(prefix="fewshot_runs_"))
+    print(f"Command: `python benchmarks/few_shot_table.py --max-minutes {arguments.max_minutes:g}`  ")
+    print(f"Hardware: {platform.machine()}, {os.cpu_count()} cores ({platform.processor() or 'cpu'}), "
+          f"torch {torch.__version__} with {torch.get_num_threads()} threads, python {platform.python_version()}, "
+          f"{'CUDA' if torch.cuda.is_available() else 'CPU only'}  ")
+    print(f"Protocol: meta-test split, 15 queries per class, {arguments.episodes} tasks, seed 0, 95% CI; "
+          f"Conv-4 backbone; training-time augmentation `all` (rotated classes + affine); non-transductive "
+          f"batch norm (running statistics at test time).\n")
+    for dataset in arguments.datasets:
+        print(f"## {dataset}\n")
+        print("| method | training | " + " | ".join(f"{w}-way {s}-shot" for w, s in SETTINGS) + " |")
+        print("| --- | --- | " + " | ".join("---" for _ in SETTINGS) + " |")
+        commands = []
+        for method in ("protonet", "matching", "knn", "finetune"):
+            if method == "finetune":
+                out = runs / f"{dataset}-finetune"
+                shutil.copytree(runs / f"{dataset}-knn", out)
+                _retag(out, "finetune")
+                training = "the knn run's pretraining"
+            else:
+                out = runs / f"{dataset}-{method}"
+                train = ["train", "--method", method, "--dataset", dataset, *TRAINING[method],
+                         "--max-minutes", str(arguments.max_minutes), "--seed", "0", "--out", str(out)]
+                _, seconds = run(train)
+                commands.append("fewshot-lab " + " ".join(train[:-1] + [f"runs/{dataset}-{method}"]))
+                training = f"{seconds / 60:.1f} min"
+            cells = []
+            for ways, shots in SETTINGS:
+                evaluate = ["evaluate", str(out), "--ways", str(ways), "--shots", str(shots),
+                            "--episodes", str(arguments.episodes), "--json"]
+                text, seconds = run(evaluate)
+                record = json.loads(text)
+                cells.append(f"{100 * record['mean']:.1f} ± {100 * record['ci95']:.1f}")
+            print(f"| {method} | {training} | " + " | ".join(cells) + " |", flush=True)
+        print("\nTraining commands (evaluation: `fewshot-lab evaluate runs/NAME --ways W --shots S --episodes "
+              f"{arguments.episodes}`):\n")
+        for command in commands:
+            print(f"    {command}")
+        print()
+    shutil.rmtree(runs)
+
+
+def _retag(run_folder: Path, method: str):
+    """A copy of a knn run whose checkpoints name the finetune method (same weights: one pretraining serves both)."""
+    for name in ("best.pt", "last.pt"):
+        path = run_folder / name
+        if path.exists():
+            payload = torch.load(path, weights_only=True)
+            payload["method"] = method
+            torch.save(payload, path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
