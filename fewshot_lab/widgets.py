@@ -11,6 +11,7 @@ from IPython.display import display
 from fewshot_lab.data import list_datasets, load_dataset
 from fewshot_lab.data.dataset import SPLITS
 from fewshot_lab.data.tasks import TaskSampler
+from fewshot_lab.evaluation import evaluate
 from fewshot_lab.plots import show_task
 
 
@@ -69,6 +70,54 @@ class TaskExplorer:
         plt.close(figure)
         self.picture.value = buffer.getvalue()
         self.picture.layout.display = None
+
+    def _ipython_display_(self):
+        display(self.widget)
+
+
+class AccuracyExplorer:
+    """Pick a learner, ways and shots; read its accuracy on seeded test tasks with a 95% CI (fewshot_lab.evaluate).
+
+    learners: {name: learner} following the learner protocol, e.g. {"k-NN": knn, "fine-tune": finetuner}.
+    The same seed gives every learner and every setting the same tasks, so a result is stable and learners
+    compare task for task. A change of method, ways or shots evaluates again; "evaluate" re-runs the
+    current setting (after training a learner further, say).
+    """
+
+    def __init__(self, learners: dict, dataset, episodes: int = 100, queries: int = 15, split: str = "test",
+                 seed: int = 0):
+        if not learners:
+            raise ValueError("AccuracyExplorer needs at least one learner: {name: learner}")
+        self.learners, self.dataset = dict(learners), dataset
+        self.episodes, self.queries, self.split, self.seed = episodes, queries, split, seed
+        self.method = widgets.Dropdown(options=list(self.learners), description="method")
+        self.ways = widgets.IntSlider(5, min=2, max=20, description="ways", continuous_update=False)
+        self.shots = widgets.IntSlider(1, min=1, max=5, description="shots", continuous_update=False)
+        self.button = widgets.Button(description="evaluate", icon="play")
+        self.result = widgets.HTML()
+        self.evaluation = None  # the latest fewshot_lab.Evaluation, None after a refused request
+        for control in (self.method, self.ways, self.shots):
+            control.observe(lambda change: self.evaluate(), names="value")
+        self.button.on_click(lambda button: self.evaluate())
+        self.widget = widgets.VBox([widgets.HBox([self.method, self.button]), widgets.HBox([self.ways, self.shots]),
+                                    self.result])
+        self.evaluate()
+
+    def evaluate(self):
+        """Score the chosen learner on the chosen task shape and show the result."""
+        name = self.method.value
+        self.result.value = html.escape(f"evaluating {name} on {self.episodes} tasks…")
+        try:
+            self.evaluation = evaluate(self.learners[name], self.dataset, ways=self.ways.value,
+                                       shots=self.shots.value, queries=self.queries, episodes=self.episodes,
+                                       split=self.split, seed=self.seed)
+        except ValueError as error:  # e.g. more ways than the split has classes: shown, not raised
+            self.evaluation = None
+            self.result.value = html.escape(str(error))
+            return
+        self.result.value = (f"<b>{html.escape(name)}</b>: {100 * self.evaluation.mean:.1f}% ± "
+                             f"{100 * self.evaluation.ci95:.1f}% <span style='color:gray'>"
+                             f"({html.escape(self.evaluation.protocol)}; 95% CI)</span>")
 
     def _ipython_display_(self):
         display(self.widget)
