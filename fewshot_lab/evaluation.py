@@ -14,7 +14,7 @@ import torch
 from tqdm.auto import tqdm
 
 from fewshot_lab.data import make_sampler
-from fewshot_lab.learner import task_scores
+from fewshot_lab.learner import evaluation_mode, task_scores
 
 
 @dataclass
@@ -73,12 +73,9 @@ def evaluate(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int = 
     regression = getattr(dataset, "is_regression", False)
     sampler = make_sampler(dataset, split, ways=ways, shots=shots, queries=queries,
                            within_alphabet=within_alphabet, seed=seed)
-    device = torch.device(device) if device is not None else _device_of(learner)
-    was_training = getattr(learner, "training", False)
-    if hasattr(learner, "eval"):
-        learner.eval()
     values = np.empty(episodes)
-    try:
+    with evaluation_mode(learner) as learner_device:
+        device = torch.device(device) if device is not None else learner_device
         for index, task in enumerate(tqdm(sampler.take(episodes), total=episodes, disable=not progress,
                                           desc=f"evaluating on {split} tasks")):
             task = task.to(device)
@@ -87,18 +84,8 @@ def evaluate(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int = 
                 values[index] = torch.mean((scores - task.query_y) ** 2).item()
             else:
                 values[index] = (scores.argmax(dim=-1) == task.query_y).float().mean().item()
-    finally:
-        if was_training:
-            learner.train()
     return Evaluation("mse" if regression else "accuracy", float(values.mean()), confidence_interval(values), values,
                       dataset=getattr(dataset, "name", type(dataset).__name__), split=split,
                       ways=None if regression else ways, shots=shots, queries=queries, episodes=episodes,
                       seed=seed, within_alphabet=within_alphabet)
 
-
-def _device_of(learner) -> torch.device:
-    parameters = getattr(learner, "parameters", None)
-    if parameters is not None:
-        for parameter in parameters():
-            return parameter.device
-    return torch.device("cpu")

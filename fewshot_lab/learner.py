@@ -11,6 +11,8 @@ sequence into its memory; a learned optimizer's or MAML's adapt takes steps on t
 """
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 
@@ -72,6 +74,20 @@ class Learner(nn.Module):
         """The predicted label of each query image."""
         with torch.set_grad_enabled(self.adapts_with_gradients):
             return self.adapt(support_x, support_y)(query_x).argmax(dim=-1)
+
+
+@contextlib.contextmanager
+def evaluation_mode(module):
+    """Run the block with `module` in eval mode (batch norm uses its running statistics and changes
+    nothing), then give it back its own mode; yields the device its parameters live on."""
+    was_training = getattr(module, "training", False)
+    if hasattr(module, "eval"):
+        module.eval()
+    try:
+        yield next((parameter.device for parameter in getattr(module, "parameters", list)()), torch.device("cpu"))
+    finally:
+        if was_training:
+            module.train()
 
 
 def task_scores(learner, task) -> torch.Tensor:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from fewshot_lab.data.dataset import FewShotDataset
+from fewshot_lab.learner import evaluation_mode, task_scores
 
 
 def _show(ax, image: torch.Tensor, title: str | None = None, colour: str = "black"):
@@ -210,24 +211,6 @@ def plot_history(history, window: int | None = None):
     return figure
 
 
-class _Evaluating:
-    """Run a module in eval mode without autograd (batch norm uses its running statistics and changes
-    nothing), then give it back its mode."""
-
-    def __init__(self, module: torch.nn.Module):
-        self.module, self.was_training = module, module.training
-        self.no_grad = torch.no_grad()
-
-    def __enter__(self):
-        self.module.eval()
-        self.no_grad.__enter__()
-        return next((p.device for p in self.module.parameters()), torch.device("cpu"))
-
-    def __exit__(self, *exception):
-        self.no_grad.__exit__(*exception)
-        self.module.train(self.was_training)
-
-
 def pca_projection(points: torch.Tensor, components: int = 2):
     """The affine map onto the first principal components of points [n, features]: x -> (x - mean) V,
     [.., features] -> [.., components]. Each component's sign is fixed (its largest loading positive), so the
@@ -264,7 +247,7 @@ def plot_embedding(embeddings: dict, dataset: FewShotDataset, split: str = "test
     figure, axes = plt.subplots(1, len(embeddings), figsize=(4.2 * len(embeddings) + 1.6, 4), squeeze=False)
     for ax, (title, network) in zip(axes[0], embeddings.items()):
         network = getattr(network, "embedding", network)
-        with _Evaluating(network) as device:
+        with evaluation_mode(network) as device, torch.no_grad():
             features = network(images.to(device)).cpu()  # [images, features]
         points = pca_projection(features)(features)  # [images, 2]
         for label, class_index in enumerate(chosen):
@@ -298,7 +281,7 @@ def plot_attention(matching_learner, task, query: int = 0):
     if not torch.equal(task.support_y.cpu(), torch.arange(ways).repeat_interleave(shots)):
         raise ValueError("plot_attention needs a label-major support set with equal shots per label "
                          "(support_y = [0]*shots + [1]*shots + ...), as TaskSampler makes it")
-    with _Evaluating(matching_learner) as device:
+    with evaluation_mode(matching_learner) as device, torch.no_grad():
         support_x, support_y = task.support_x.to(device), task.support_y.to(device)
         query_x = task.query_x[query:query + 1].to(device)  # [1, C, H, W]
         weights = matching_learner.attention(support_x, support_y, query_x)[0].cpu()  # [ways * shots]
@@ -334,7 +317,7 @@ def plot_prototypes(protonet_learner, task):
     prototypes (large stars), and the query images (crosses; circled in red where the nearest prototype is
     of another class), in a 2-D PCA projection of the support and query embeddings. The classifier
     itself measures distances in all dimensions; the projection is only a view."""
-    with _Evaluating(protonet_learner) as device:
+    with evaluation_mode(protonet_learner) as device, torch.no_grad():
         support_x, support_y = task.support_x.to(device), task.support_y.to(device)
         support = protonet_learner.embedding(support_x).cpu()  # [ways * shots, features]
         queries = protonet_learner.embedding(task.query_x.to(device)).cpu()  # [ways * queries, features]
@@ -439,7 +422,7 @@ def attention_cost(support_sizes=(5, 10, 20, 40, 80, 160, 320, 640), queries: in
 def _median_seconds(learner, support_x, support_y, query_x, repeats: int) -> float:
     """The median time of labelling query_x from the support set over `repeats` runs, after one warm-up run."""
     runs = []
-    with _Evaluating(learner):
+    with evaluation_mode(learner), torch.no_grad():
         for _ in range(repeats + 1):
             started = time.perf_counter()
             learner.adapt(support_x, support_y)(query_x)
@@ -481,21 +464,15 @@ def adaptation_time(learner, dataset: FewShotDataset, ways: int = 5, shots: int 
     """The median wall-clock seconds a learner takes to learn one task from its support set and label its
     queries (learner.adapt, then the task model on the query set), over `tasks` seeded tasks, in eval mode."""
     from fewshot_lab.data import make_sampler
-    from fewshot_lab.learner import task_scores
     if not isinstance(tasks, int) or tasks < 1:
         raise ValueError(f"tasks must be a positive integer, got {tasks!r}")
-    was_training = learner.training
-    learner.eval()
-    device = next((p.device for p in learner.parameters()), torch.device("cpu"))
     runs = []
-    try:
+    with evaluation_mode(learner) as device:
         for task in make_sampler(dataset, split, ways=ways, shots=shots, queries=queries, seed=seed).take(tasks):
             task = task.to(device)
             started = time.perf_counter()
             task_scores(learner, task)
             runs.append(time.perf_counter() - started)
-    finally:
-        learner.train(was_training)
     return float(np.median(runs))
 
 
