@@ -111,6 +111,11 @@ def pytest_configure(config):
         os.environ["FEWSHOT_LAB_TEST_DATA"] = tempfile.mkdtemp(prefix="fewshot_lab_tests_")
     os.environ["FEWSHOT_LAB_DATA"] = os.environ["FEWSHOT_LAB_TEST_DATA"]
     os.environ.pop("FEWSHOT_LAB_MIRROR", None)
+    # matplotlib's font cache is per user and can point at fonts of another, deleted environment; then
+    # figures with mathtext (log-axis ticks) print findfont warnings that nbval records. Build a fresh
+    # cache for this session here, so the notebooks' kernels inherit a clean one and print nothing.
+    os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="fewshot_lab_matplotlib_")
+    import matplotlib.font_manager  # noqa: F401  (builds the font cache now, outside any notebook)
 
 
 @pytest.fixture(scope="session")
