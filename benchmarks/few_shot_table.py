@@ -24,9 +24,9 @@ from pathlib import Path
 
 import torch
 
+from shared_data import use_shared_omniglot
 from fewshot_lab.cli import main as cli
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "omniglot"
 SETTINGS = [(5, 1), (5, 5), (20, 1), (20, 5)]
 VALIDATION = ["--val-every", "500", "--val-ways", "5"]  # light validation: more of the budget goes to training
 TRAINING = {
@@ -52,8 +52,7 @@ def main():
     parser.add_argument("--datasets", nargs="+", default=["omniglot-small", "glyphs"])
     parser.add_argument("--episodes", type=int, default=600)
     arguments = parser.parse_args()
-    if "FEWSHOT_LAB_MIRROR" not in os.environ and SHARED.is_dir():
-        os.environ["FEWSHOT_LAB_MIRROR"] = SHARED.as_uri()
+    use_shared_omniglot()
     runs = Path(tempfile.mkdtemp(prefix="fewshot_runs_"))
     print(f"Command: `python benchmarks/few_shot_table.py --max-minutes {arguments.max_minutes:g}`  ")
     print(f"Hardware: {platform.machine()}, {os.cpu_count()} cores ({platform.processor() or 'cpu'}), "

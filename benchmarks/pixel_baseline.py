@@ -9,14 +9,12 @@ omniglot-small comes from $FEWSHOT_LAB_MIRROR, or from ../shared/data/omniglot w
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
 
+from shared_data import use_shared_omniglot
 from fewshot_lab.data import load_dataset
 from fewshot_lab.evaluation import evaluate
 from fewshot_lab.methods.nearest import NearestNeighbour
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "omniglot"
 SETTINGS = [(5, 1, False), (5, 5, False), (20, 1, False), (20, 5, False), (5, 1, True), (5, 5, True)]
 
 
@@ -24,8 +22,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=600)
     arguments = parser.parse_args()
-    if "FEWSHOT_LAB_MIRROR" not in os.environ and SHARED.is_dir():
-        os.environ["FEWSHOT_LAB_MIRROR"] = SHARED.as_uri()
+    use_shared_omniglot()
     print("| dataset | task | pixel 1-NN accuracy (95% CI) |")
     print("| --- | --- | --- |")
     for name in ("glyphs", "omniglot-small"):

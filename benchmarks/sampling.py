@@ -14,13 +14,12 @@ import platform
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import torch
 
+from shared_data import use_shared_omniglot
 from fewshot_lab.data import load_dataset, make_sampler
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "omniglot"
 SHAPES = [(5, 1, 15), (20, 5, 15)]
 
 
@@ -42,9 +41,9 @@ def tasks_per_second(dataset, ways, shots, queries, seconds=3.0) -> float:
 def main():
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, python {sys.version.split()[0]}")
-    if "FEWSHOT_LAB_MIRROR" not in os.environ and SHARED.is_dir():
-        os.environ["FEWSHOT_LAB_MIRROR"] = SHARED.as_uri()
-        print(f"# omniglot archives from {SHARED.as_uri()}")
+    mirror = use_shared_omniglot()
+    if mirror:
+        print(f"# omniglot archives from {mirror}")
     with tempfile.TemporaryDirectory() as cache:
         os.environ["FEWSHOT_LAB_DATA"] = cache
         for name in ("glyphs", "omniglot-small", "omniglot"):
