@@ -16,6 +16,14 @@ AUGMENTATIONS = {
 }
 
 
+# options of some methods only, passed to build_learner when given (it refuses one the method does not take):
+# name -> (type, help)
+METHOD_OPTIONS = {
+    "inner_steps": (int, "gradient steps of the inner loop (MAML family)"),
+    "inner_lr": (float, "learning rate of the inner loop (MAML family)"),
+}
+
+
 def _datasets(arguments) -> int:
     rows = list_datasets()
     if arguments.json:
@@ -36,7 +44,8 @@ def _train(arguments) -> int:
     options = {"image_size": arguments.image_size} if arguments.image_size else {}
     dataset = load_dataset(arguments.dataset, **options)
     augment = AUGMENTATIONS[arguments.augment]
-    learner_options = {}
+    learner_options = {name: getattr(arguments, name) for name in METHOD_OPTIONS
+                       if getattr(arguments, name) is not None}
     if arguments.method in ("knn", "finetune"):  # their pretraining head covers every (augmented) meta-train class
         training_data = augment.training_dataset(dataset) if augment is not None else dataset
         learner_options["train_classes"] = len(training_data.splits["train"])
@@ -114,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--augment", default="all", choices=sorted(AUGMENTATIONS),
                        help="training-only augmentation: rotated copies of the meta-train classes as new classes, "
                             "small random affine moves of each image, all (both, the default) or none")
+    method_options = train.add_argument_group("method options (only for the methods that take them)")
+    for name, (kind, help_text) in METHOD_OPTIONS.items():
+        method_options.add_argument("--" + name.replace("_", "-"), type=kind, default=None, help=help_text)
     train.add_argument("--out", required=True, help="run folder for checkpoints")
     train.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     train.set_defaults(handler=_train)
