@@ -1,6 +1,7 @@
-"""Train each method on each dataset for a fixed wall-clock budget, then test it on 600 seeded tasks.
+"""Train each method on each dataset for a fixed budget, then test it on 600 seeded tasks.
 
-    python benchmarks/few_shot_table.py --max-minutes 3 > results/metric_methods.md
+    python benchmarks/few_shot_table.py --steps 2500 > results/metric_methods.md
+    python benchmarks/few_shot_table.py --max-minutes 3      # a wall-clock budget instead (needs a quiet CPU)
 
 For every dataset and method: `fewshot-lab train` on the train split (20-way 1-shot 5-query episodes for
 the episodic methods; classification over all meta-train classes for knn and finetune, which share
@@ -48,13 +49,17 @@ def run(arguments: list[str]) -> tuple[str, float]:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-minutes", type=float, default=3.0)
+    budget = parser.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--steps", type=int, help="optimiser steps per training run")
+    budget.add_argument("--max-minutes", type=float, help="wall-clock budget per training run")
     parser.add_argument("--datasets", nargs="+", default=["omniglot-small", "glyphs"])
     parser.add_argument("--episodes", type=int, default=600)
     arguments = parser.parse_args()
     use_shared_omniglot()
     runs = Path(tempfile.mkdtemp(prefix="fewshot_runs_"))
-    print(f"Command: `python benchmarks/few_shot_table.py --max-minutes {arguments.max_minutes:g}`  ")
+    budget = ["--steps", str(arguments.steps)] if arguments.steps else ["--max-minutes", f"{arguments.max_minutes:g}"]
+    print(f"Command: `OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')} python benchmarks/few_shot_table.py "
+          f"{' '.join(budget)}`  ")
     print(f"Hardware: {platform.machine()}, {os.cpu_count()} cores ({platform.processor() or 'cpu'}), "
           f"torch {torch.__version__} with {torch.get_num_threads()} threads, python {platform.python_version()}, "
           f"{'CUDA' if torch.cuda.is_available() else 'CPU only'}  ")
@@ -75,7 +80,7 @@ def main():
             else:
                 out = runs / f"{dataset}-{method}"
                 train = ["train", "--method", method, "--dataset", dataset, *TRAINING[method],
-                         "--max-minutes", str(arguments.max_minutes), "--seed", "0", "--out", str(out)]
+                         *budget, "--seed", "0", "--out", str(out)]
                 _, seconds = run(train)
                 commands.append("fewshot-lab " + " ".join(train[:-1] + [f"runs/{dataset}-{method}"]))
                 training = f"{seconds / 60:.1f} min"

@@ -4,6 +4,8 @@ conv4 is the standard backbone of the few-shot papers (Vinyals 2016, Snell 2017,
 four blocks of [3x3 conv with `hidden` channels, batch norm, ReLU, 2x2 max-pool]. On 28x28 inputs
 the map shrinks 28 -> 14 -> 7 -> 3 -> 1, so the embedding has `hidden` features.
 conv4_small halves the width (about four times less compute) for live demos on a laptop CPU.
+mlp is the network of MAML's sinusoid regression (Finn et al. 2017): two hidden layers of 40 ReLU units,
+here the body, followed by each method's own output layer.
 """
 from __future__ import annotations
 
@@ -34,10 +36,19 @@ def conv4_small(in_channels: int = 1) -> nn.Sequential:
     return conv4(in_channels, hidden=32)
 
 
-BACKBONES = {"conv4": conv4, "conv4-small": conv4_small}
+def mlp(in_features: int = 1, hidden: int = 40) -> nn.Sequential:
+    """[batch, ...] -> [batch, hidden]: flatten, then two hidden layers of ReLU units."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
 
 
-def make_backbone(name: str, in_channels: int = 1) -> nn.Sequential:
+BACKBONES = {"conv4": conv4, "conv4-small": conv4_small, "mlp": mlp}
+
+
+def make_backbone(name: str, in_channels: int = 1, image_size: int = 28) -> nn.Sequential:
+    """The backbone `name` for inputs of in_channels x image_size x image_size (a vector of in_channels
+    numbers when image_size is 1, as for sinusoid regression)."""
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}: choose one of {', '.join(BACKBONES)}")
+    if name == "mlp":
+        return mlp(in_channels * image_size * image_size)
     return BACKBONES[name](in_channels)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 
@@ -39,18 +40,25 @@ def _datasets(arguments) -> int:
 def _train(arguments) -> int:
     from fewshot_lab.data import load_dataset
     from fewshot_lab.engine import meta_train
-    from fewshot_lab.methods import build_learner
+    from fewshot_lab.methods import build_learner, learner_class
 
     options = {"image_size": arguments.image_size} if arguments.image_size else {}
     dataset = load_dataset(arguments.dataset, **options)
-    augment = AUGMENTATIONS[arguments.augment]
+    regression = getattr(dataset, "is_regression", False)
+    if regression and arguments.augment not in (None, "none"):
+        raise ValueError(f"--augment {arguments.augment} transforms images; {dataset.name} is a regression problem")
+    augment = AUGMENTATIONS[arguments.augment or ("none" if regression else "all")]
     learner_options = {name: getattr(arguments, name) for name in METHOD_OPTIONS
                        if getattr(arguments, name) is not None}
     if arguments.method in ("knn", "finetune"):  # their pretraining head covers every (augmented) meta-train class
         training_data = augment.training_dataset(dataset) if augment is not None else dataset
         learner_options["train_classes"] = len(training_data.splits["train"])
-    learner = build_learner(arguments.method, backbone=arguments.backbone, in_channels=dataset.image_shape[0],
-                            image_size=dataset.image_shape[1], **learner_options)
+    if "ways" in inspect.signature(learner_class(arguments.method)).parameters:  # a classifier head of `ways` outputs
+        learner_options["ways"] = 1 if regression else arguments.ways
+    channels, size = (1, 1) if regression else dataset.image_shape[:2]  # regression inputs: one number each
+    backbone = arguments.backbone or ("mlp" if regression else "conv4")
+    learner = build_learner(arguments.method, backbone=backbone, in_channels=channels, image_size=size,
+                            **learner_options)
     steps = arguments.steps
     if steps is None and arguments.max_minutes is None:
         steps = 1000
@@ -59,8 +67,10 @@ def _train(arguments) -> int:
                          lr=arguments.lr, val_every=arguments.val_every, val_episodes=arguments.val_episodes,
                          val_ways=arguments.val_ways, seed=arguments.seed, augment=augment, out=arguments.out,
                          resume=arguments.resume, device=arguments.device)
+    best = (f"mean squared error {history.best_val_accuracy:.3f}" if regression
+            else f"accuracy {100 * history.best_val_accuracy:.2f}%")
     print(f"trained {arguments.method} for {history.step[-1] if history.step else 0} steps in {history.seconds:.0f} s; "
-          f"best meta-validation accuracy {100 * history.best_val_accuracy:.2f}% at step {history.best_step}; "
+          f"best meta-validation {best} at step {history.best_step}; "
           f"saved in {arguments.out}")
     return 0
 
@@ -71,6 +81,12 @@ def _evaluate(arguments) -> int:
     from fewshot_lab.saved import load
 
     saved = load(arguments.run, checkpoint=arguments.checkpoint, device=arguments.device)
+    if arguments.inner_steps is not None:
+        if not hasattr(saved.learner, "test_inner_steps"):
+            raise ValueError(f"--inner-steps applies to the MAML family, not to a {saved.learner.method} learner")
+        if arguments.inner_steps < 0:
+            raise ValueError(f"--inner-steps must be 0 or more, got {arguments.inner_steps}")
+        saved.learner.test_inner_steps = arguments.inner_steps
     name = arguments.dataset or saved.dataset["name"]
     options = {}
     if "preprocessing" in saved.dataset and name == saved.dataset["name"]:
@@ -109,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             "val split; the best and the latest checkpoints go to --out.")
     train.add_argument("--method", required=True, choices=sorted(METHODS))
     train.add_argument("--dataset", default="glyphs", help="a dataset name or a folder of class folders (default glyphs)")
-    train.add_argument("--backbone", default="conv4", choices=sorted(BACKBONES), help="embedding network (default conv4)")
+    train.add_argument("--backbone", default=None, choices=sorted(BACKBONES),
+                       help="embedding network (default conv4; mlp for sinusoid regression)")
     train.add_argument("--image-size", type=int, default=None, help="image side in pixels (default: the dataset's, 28)")
     _task_arguments(train, ways=5, shots=1, queries=15)
     budget = train.add_argument_group("budget (give --steps, --max-minutes or both; default 1000 steps)")
@@ -120,9 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--val-every", type=int, default=250, help="steps between validations (default 250)")
     train.add_argument("--val-episodes", type=int, default=100, help="val tasks per validation (default 100)")
     train.add_argument("--val-ways", type=int, default=None, help="ways of the val tasks (default --ways)")
-    train.add_argument("--augment", default="all", choices=sorted(AUGMENTATIONS),
-                       help="training-only augmentation: rotated copies of the meta-train classes as new classes, "
-                            "small random affine moves of each image, all (both, the default) or none")
+    train.add_argument("--augment", default=None, choices=sorted(AUGMENTATIONS),
+                       help="training-only augmentation of images: rotated copies of the meta-train classes as new "
+                            "classes, small random affine moves of each image, all (both, the default) or none "
+                            "(the default for regression)")
     method_options = train.add_argument_group("method options (only for the methods that take them)")
     for name, (kind, help_text) in METHOD_OPTIONS.items():
         method_options.add_argument("--" + name.replace("_", "-"), type=kind, default=None, help=help_text)
@@ -140,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--split", default="test", choices=["train", "val", "test"], help="(default test)")
     evaluation.add_argument("--within-alphabet", action="store_true", help="all ways of a task from one alphabet")
     evaluation.add_argument("--checkpoint", default="best", choices=["best", "last"], help="(default best)")
+    evaluation.add_argument("--inner-steps", type=int, default=None,
+                            help="gradient steps when adapting to a task (MAML family; default: as trained)")
     evaluation.add_argument("--json", action="store_true", help="print JSON for machines")
     evaluation.set_defaults(handler=_evaluate)
     return parser

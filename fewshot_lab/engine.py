@@ -37,10 +37,10 @@ class History:
     loss: list = field(default_factory=list)
     accuracy: list = field(default_factory=list)
     val_step: list = field(default_factory=list)
-    val_accuracy: list = field(default_factory=list)
+    val_accuracy: list = field(default_factory=list)  # mean squared error for regression
     val_ci95: list = field(default_factory=list)
     best_step: int = -1
-    best_val_accuracy: float = -math.inf
+    best_val_accuracy: float = -math.inf  # for regression: the lowest validation mean squared error
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
@@ -165,7 +165,9 @@ class _Run:
                 bar.update()
                 if step % plan.val_every == 0:
                     self.validate(step)
-                    bar.set_postfix(loss=f"{loss.item():.3f}", val=f"{100 * history.val_accuracy[-1]:.1f}%")
+                    value = history.val_accuracy[-1]
+                    bar.set_postfix(loss=f"{loss.item():.3f}",
+                                    val=f"{value:.3f}" if math.isnan(accuracy) else f"{100 * value:.1f}%")
                     history.seconds = time.perf_counter() - started
                     self.save(step, "last.pt")
         except KeyboardInterrupt:  # a lecturer may stop early: keep what was learned, resumable from this step
@@ -192,7 +194,8 @@ class _Run:
         history.val_step.append(step)
         history.val_accuracy.append(result.mean)
         history.val_ci95.append(result.ci95)
-        if result.mean > history.best_val_accuracy:
+        improved = result.mean < history.best_val_accuracy if result.metric == "mse" else result.mean > history.best_val_accuracy
+        if history.best_step < 0 or improved:
             history.best_step, history.best_val_accuracy = step, result.mean
             self.best_state = copy.deepcopy(self.learner.state_dict())
             self.save(step, "best.pt", weights=self.best_state)

@@ -18,6 +18,14 @@ METHODS = {
     "matching": ("fewshot_lab.methods.matching", "MatchingNetwork"),
     "knn": ("fewshot_lab.methods.baseline", "PretrainedNearestNeighbour"),
     "finetune": ("fewshot_lab.methods.baseline", "FineTuner"),
+    "maml": ("fewshot_lab.methods.maml", "MAML"),
+    "fomaml": ("fewshot_lab.methods.maml", "FirstOrderMAML"),
+    "metasgd": ("fewshot_lab.methods.maml", "MetaSGD"),
+    "anil": ("fewshot_lab.methods.maml", "ANIL"),
+    "reptile": ("fewshot_lab.methods.maml", "Reptile"),
+    "mann": ("fewshot_lab.methods.mann", "MemoryAugmentedNetwork"),
+    "lstm": ("fewshot_lab.methods.mann", "LSTMBaseline"),
+    "metalstm": ("fewshot_lab.methods.metalstm", "MetaLSTM"),
 }
 
 
@@ -47,7 +55,7 @@ def build_learner(method: str, backbone: str = "conv4", in_channels: int = 1, im
     if "train_classes" in accepted and "train_classes" not in options:
         raise TypeError(f"method {method!r} needs train_classes=, the number of meta-train classes "
                         f"(len(dataset.splits['train']))")
-    embedding = make_backbone(backbone, in_channels)
+    embedding = make_backbone(backbone, in_channels, image_size)
     # the size of the embedding's output: always for a method that requires it (the heads of the pretrained
     # learners), for Matching Networks only with full context embeddings
     if "features" in accepted and "features" not in options and (
