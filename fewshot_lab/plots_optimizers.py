@@ -1,0 +1,103 @@
+"""Figures of section 7.7: loss curves of learned and hand-written optimisers, what the LSTM optimizer learned,
+and Meta-LSTM's gates read as learning rates and weight decay.
+
+Every function draws into new matplotlib axes and returns the figure, so a notebook cell stays one line.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from fewshot_lab.learned_optimizer import LSTMOptimizer
+
+COLOURS = {"LSTM optimizer": "tab:red", "SGD": "tab:gray", "momentum": "tab:olive", "RMSprop": "tab:purple",
+           "Adam": "tab:blue"}
+
+
+def plot_loss_curves(curves: dict, title: str = "", trained_horizon: int | None = None, ax=None):
+    """Loss against step for each optimiser: the mean over instances (line) and the 25th to 75th percentile of
+    the instances (band), on a log scale. curves: {name: tensor [steps + 1, instances]}, as run_optimizer
+    gives. trained_horizon: draw a line at the horizon the learned optimizer was trained for."""
+    figure, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 3.6))
+    for name, curve in curves.items():
+        values = curve.detach().double().numpy()  # [steps + 1, instances]
+        steps = np.arange(len(values))
+        colour = COLOURS.get(name)
+        ax.plot(steps, values.mean(1), label=name, color=colour)
+        if values.shape[1] > 1:
+            low, high = np.percentile(values, [25, 75], axis=1)
+            ax.fill_between(steps, low, high, color=colour, alpha=0.15, linewidth=0)
+    ax.set_yscale("log")
+    ax.set_xlabel("optimisation step t")
+    ax.set_ylabel("loss f(θ_t)")
+    if trained_horizon is not None:
+        ax.axvline(trained_horizon, color="black", linestyle=":", linewidth=1, label="trained horizon")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    figure.tight_layout()
+    return figure
+
+
+def plot_meta_training(meta_losses, truncations_per_optimizee: int = 5, window: int = 10):
+    """The learned optimizer's meta-loss during meta-training: the mean loss of each optimizee's run, averaged
+    over `window` optimizees."""
+    per_optimizee = np.asarray(meta_losses).reshape(-1, truncations_per_optimizee).mean(1)
+    window = min(window, len(per_optimizee))
+    smoothed = np.convolve(per_optimizee, np.ones(window) / window, mode="valid")  # [optimizees - window + 1]
+    figure, ax = plt.subplots(figsize=(6, 3))
+    ax.plot(per_optimizee, color="tab:red", alpha=0.3, linewidth=0.8, label="each optimizee")
+    ax.plot(np.arange(len(smoothed)) + len(per_optimizee) - len(smoothed), smoothed, color="tab:red",
+            label=f"mean of {min(window, len(per_optimizee))}")
+    ax.set_yscale("log")
+    ax.set_xlabel("training optimizee")
+    ax.set_ylabel("meta-loss: mean f(θ_t) over the run")
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def _updates(optimizer: LSTMOptimizer, history: torch.Tensor) -> torch.Tensor:
+    """The updates g_t [steps, coordinates] that `optimizer` proposes for gradients history [steps, coordinates]."""
+    state, updates = optimizer.initial_state(history.shape[1]), []
+    with torch.no_grad():
+        for gradient in history:
+            update, state = optimizer(gradient, state)
+            updates.append(update)
+    return torch.stack(updates)
+
+
+def plot_update_rule(optimizer: LSTMOptimizer, history_steps: int = 10, sgd_lr: float | None = None):
+    """What the LSTM optimizer learned, as functions of the gradient history.
+
+    Left: the update g_t against the current gradient, after no history and after `history_steps` gradients of
+    +1, of -1 and of alternating sign (SGD's -lr * grad dashed, with sgd_lr). Right: the updates for a constant
+    gradient whose sign flips halfway, for three magnitudes (a hand-written rule with momentum would
+    accelerate and then overshoot; SGD would step the same every time)."""
+    current = torch.cat([-torch.logspace(1, -3, 60), torch.logspace(-3, 1, 60)])  # [120] current gradients
+    histories = {"no history": torch.zeros(0), f"after {history_steps} × (+1)": torch.ones(history_steps),
+                 f"after {history_steps} × (−1)": -torch.ones(history_steps),
+                 f"after {history_steps} × (±1 alternating)": torch.tensor([(-1.0) ** k for k in range(history_steps)])}
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
+    for name, history in histories.items():
+        gradients = torch.cat([history[:, None].expand(-1, len(current)), current[None]])  # [steps + 1, 120]
+        left.plot(current, _updates(optimizer, gradients)[-1], label=name)
+    if sgd_lr is not None:
+        left.plot(current, -sgd_lr * current, color="black", linestyle="--", linewidth=1, label=f"SGD, lr {sgd_lr:.3g}")
+    left.set_xscale("symlog", linthresh=1e-3)
+    left.set_xlabel("current gradient ∇_t")
+    left.set_ylabel("update g_t")
+    left.axhline(0, color="gray", linewidth=0.5)
+    left.legend(fontsize=7)
+    steps = 2 * history_steps
+    signs = torch.cat([torch.ones(history_steps), -torch.ones(steps - history_steps)])  # [steps]
+    for magnitude in (0.01, 1.0, 100.0):
+        right.plot(np.arange(1, steps + 1), _updates(optimizer, magnitude * signs[:, None])[:, 0],
+                   marker=".", label=f"∇ = ±{magnitude:g}")
+    right.axvline(history_steps + 0.5, color="gray", linestyle=":", linewidth=1)
+    right.axhline(0, color="gray", linewidth=0.5)
+    right.set_xlabel("step t (the gradient's sign flips at the dotted line)")
+    right.set_ylabel("update g_t")
+    right.legend(fontsize=7)
+    figure.tight_layout()
+    return figure
