@@ -101,3 +101,30 @@ def plot_update_rule(optimizer: LSTMOptimizer, history_steps: int = 10, sgd_lr: 
     right.legend(fontsize=7)
     figure.tight_layout()
     return figure
+
+
+def plot_gates(gates: dict, weights: dict):
+    """Meta-LSTM's gates over the steps of adaptation, averaged over the coordinates of each layer: the input
+    gate i_t is the learning rate of step t (left), 1 - f_t the weight decay (right: theta_t = f_t theta_{t-1} -
+    i_t grad_t shrinks theta by 1 - f_t). gates: as MetaLSTM.adapted_weights returns them; weights: the named
+    weights they belong to, in order (MetaLSTM.initial_weights(ways))."""
+    layers: dict[str, list[slice]] = {}
+    start = 0
+    for name, weight in weights.items():
+        layers.setdefault(name.rsplit(".", 1)[0], []).append(slice(start, start + weight.numel()))
+        start += weight.numel()
+    steps = np.arange(1, len(gates["input"]) + 1)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
+    for layer, slices in layers.items():
+        input_gate = torch.cat([gates["input"][:, part] for part in slices], 1).mean(1)  # [steps]
+        decay = 1 - torch.cat([gates["forget"][:, part] for part in slices], 1).mean(1)  # [steps]
+        left.plot(steps, input_gate.cpu().numpy(), marker="o", label=layer)
+        right.plot(steps, decay.cpu().numpy(), marker="o", label=layer)
+    left.set_ylabel("input gate i_t: learning rate")
+    right.set_ylabel("1 − forget gate f_t: weight decay")
+    for ax in (left, right):
+        ax.set_xlabel("adaptation step t")
+        ax.set_xticks(steps)
+    left.legend(fontsize=7)
+    figure.tight_layout()
+    return figure
