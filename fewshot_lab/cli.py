@@ -22,6 +22,8 @@ AUGMENTATIONS = {
 METHOD_OPTIONS = {
     "inner_steps": (int, "gradient steps of the inner loop (MAML family)"),
     "inner_lr": (float, "learning rate of the inner loop (MAML family)"),
+    "instances": (int, "drawings of each class per training sequence (mann, lstm; default 10)"),
+    "encoder": (str, "image encoder: conv or pixels (mann, lstm; default conv)"),
 }
 
 
@@ -91,13 +93,21 @@ def _evaluate(arguments) -> int:
     options = {}
     if "preprocessing" in saved.dataset and name == saved.dataset["name"]:
         options["image_size"] = saved.dataset["preprocessing"]["image_size"]
-    result = evaluate(saved.learner, load_dataset(name, **options), ways=arguments.ways, shots=arguments.shots,
+    dataset = load_dataset(name, **options)
+    result = evaluate(saved.learner, dataset, ways=arguments.ways, shots=arguments.shots,
                       queries=arguments.queries, episodes=arguments.episodes, split=arguments.split,
                       within_alphabet=arguments.within_alphabet, seed=arguments.seed)
+    by_presentation = None
+    if hasattr(saved.learner, "accuracy_by_presentation"):  # sequence learners: Santoro et al.'s table
+        by_presentation = saved.learner.accuracy_by_presentation(dataset, ways=arguments.ways, episodes=arguments.episodes,
+                                                                 split=arguments.split, seed=arguments.seed)
     if arguments.json:
-        print(json.dumps({"method": saved.learner.method, "run": str(arguments.run), **result.to_dict()}))
+        extra = {"by_presentation": by_presentation.to_dict()} if by_presentation is not None else {}
+        print(json.dumps({"method": saved.learner.method, "run": str(arguments.run), **result.to_dict(), **extra}))
     else:
         print(f"{saved.learner.method}: {result}")
+        if by_presentation is not None:
+            print(by_presentation)
     return 0
 
 

@@ -1,0 +1,284 @@
+"""Memory-augmented neural networks (Santoro, Bartunov, Botvinick, Wierstra & Lillicrap 2016), section 7.6,
+and the LSTM baseline they are compared with.
+
+A MANN meta-learns on sequences (fewshot_lab.data.sequences): at step t it sees an image x_t and the
+label of the previous step y_{t-1}, and must output y_t. Its LSTM controller reads and writes an external
+memory M (fewshot_lab.methods.memory, Least Recently Used Access), and one step is
+
+    h_t, c_t = LSTM([e(x_t), onehot(y_{t-1}), r_{t-1}], (h_{t-1}, c_{t-1}))     (controller)
+    k_t = tanh(W_k h_t), beta_t = 1 + softplus(W_beta h_t), alpha_t = W_alpha h_t   (per read head)
+    M_t, w^r_t, r_t = LRUA(M_{t-1}, k_t, beta_t, alpha_t)                         (write, then read by content)
+    p(y_t | x_1..t, y_1..t-1) = softmax(W_o [h_t, r_t] + b_o)                      (output)
+
+and meta-training minimises sum_t -log p(y_t | ...) over whole episodes. Two kinds of learning happen at two
+speeds: the weights (controller, encoder, output) change slowly, by gradient descent across episodes; the
+memory changes fast, within one episode, with no gradient step, and is wiped at the start of the next.
+Because the class-to-label mapping is shuffled every episode, the weights cannot hold the answer: they
+must learn *how* to bind an image to the label shown one step later, and to look it up again.
+
+The LSTM baseline is the same network without memory: its only store is the controller's cell state.
+
+Sizes follow the paper: controller 200 units, memory 128 x 40, 4 read heads, usage decay gamma = 0.95.
+e(x) is either the flattened image resized to 20 x 20 pixels (encoder="pixels", the paper's input) or a
+small convolutional encoder trained with the rest (encoder="conv", the default; three stride-2 layers,
+cheap enough for 16 episodes of 50 images per step on a CPU): a deviation we take because raw pixels
+learn far too slowly for a CPU budget (results/mann_*.md). build_learner's backbone is not used.
+
+Learner protocol (fewshot_lab.learner): adapt reads the support set as a sequence (class by class in turn:
+label 0, 1, ..., then each class's second drawing, ...), then presents each query as the next step
+with the last support label, from the memory and controller state the support set left.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from fewshot_lab.data.sequences import EpisodeSequences, presentations
+from fewshot_lab.data.tasks import MetaBatches
+from fewshot_lab.evaluation import confidence_interval
+from fewshot_lab.learner import Learner, evaluation_mode
+from fewshot_lab.methods.memory import LRUAMemory
+
+ENCODERS = ("conv", "pixels")
+PIXEL_SIDE = 20  # the paper's images: 20 x 20 pixels, flattened
+CONV_FEATURES = 64
+
+
+def small_conv() -> nn.Sequential:
+    """[batch, 1, H, W] -> [batch, 64]: three 3x3 stride-2 convolutions (16, 32, 64 channels) with batch norm and
+    ReLU, then the mean over positions; about a tenth of conv4-small's work on 28 x 28 images."""
+    layers = []
+    for channels_in, channels_out in ((1, 16), (16, 32), (32, CONV_FEATURES)):
+        layers += [nn.Conv2d(channels_in, channels_out, 3, stride=2, padding=1), nn.BatchNorm2d(channels_out), nn.ReLU()]
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+def _map_state(function, state):
+    """Apply `function` to every tensor of a (nested) tuple of tensors, keeping its structure."""
+    if isinstance(state, torch.Tensor):
+        return function(state)
+    mapped = [_map_state(function, part) for part in state]
+    return type(state)(*mapped) if hasattr(state, "_fields") else type(state)(mapped)
+
+
+@dataclass
+class PresentationAccuracy:
+    """Accuracy by instance presentation (Santoro et al.'s table): column k is the accuracy on the k-th drawing
+    of each class in an episode, over `episodes` seeded episodes."""
+
+    values: np.ndarray = field(repr=False)  # [episodes, instances], one value per episode and presentation
+    dataset: str = ""
+    split: str = "test"
+    ways: int = 5
+    instances: int = 10
+    episodes: int = 100
+    seed: int | None = 0
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.values.mean(axis=0)  # [instances]
+
+    @property
+    def ci95(self) -> np.ndarray:
+        return np.array([confidence_interval(column) for column in self.values.T])  # [instances]
+
+    @property
+    def protocol(self) -> str:
+        return (f"{self.ways} classes x {self.instances} instances, {self.episodes} {self.split} episodes of "
+                f"{self.dataset}, seed {self.seed}")
+
+    def table(self) -> str:
+        """A header of presentation numbers and one row of accuracies in %, as in the paper."""
+        header = " ".join(f"{_ordinal(k + 1):>6}" for k in range(self.instances))
+        row = " ".join(f"{100 * value:6.1f}" for value in self.mean)
+        return f"{header}\n{row}"
+
+    def __str__(self) -> str:
+        margin = 100 * float(np.nanmax(self.ci95)) if self.episodes > 1 else float("nan")
+        return f"accuracy by presentation (%), {self.protocol}; 95% CI at most ±{margin:.1f}\n{self.table()}"
+
+    def to_dict(self) -> dict:
+        return {"metric": "accuracy by presentation", "mean": self.mean.tolist(), "ci95": self.ci95.tolist(),
+                "values": self.values.tolist(), "dataset": self.dataset, "split": self.split, "ways": self.ways,
+                "instances": self.instances, "episodes": self.episodes, "seed": self.seed}
+
+
+def _ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+class SequenceLearner(Learner):
+    """What MANN and the LSTM baseline share: the image encoder, the previous-label input, unrolling over a
+    sequence, training on sequence episodes, the learner protocol and accuracy by presentation.
+
+    Subclasses define initial_state(episodes) and step(inputs, state) -> (scores [episodes, ways], state).
+
+    embedding: ignored (build_learner passes every method its backbone); the encoder is chosen by `encoder`.
+    ways: label slots, the size of the one-hot label input and of the output; an episode may have fewer classes.
+    instances: drawings of each class per training episode (the sequence has ways * instances steps).
+    encoder: "conv" (small_conv, trained with the rest) or "pixels" (images resized to 20 x 20, flattened).
+    Both take 1-channel images (Omniglot, glyphs).
+    """
+
+    def __init__(self, embedding: nn.Module | None = None, ways: int = 5, instances: int = 10,
+                 encoder: str = "conv"):
+        super().__init__()
+        if encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, got {encoder!r}")
+        for name, value in (("ways", ways), ("instances", instances)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if ways < 2:
+            raise ValueError(f"ways (label slots) must be at least 2, got {ways}")
+        self.embedding = small_conv() if encoder == "conv" else None
+        self.encoder, self.ways, self.instances = encoder, ways, instances
+        self.input_features = CONV_FEATURES if encoder == "conv" else PIXEL_SIDE * PIXEL_SIDE
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """e(x) for images [..., 1, H, W]: [..., input_features]."""
+        flat = images.reshape(-1, *images.shape[-3:])  # [images, 1, H, W]
+        if flat.shape[1] != 1:
+            raise ValueError(f"the {self.method} encoders take 1-channel images, got {flat.shape[1]} channels")
+        if self.embedding is not None:
+            return self.embedding(flat).reshape(*images.shape[:-3], -1)
+        small = nn.functional.interpolate(flat, size=(PIXEL_SIDE, PIXEL_SIDE), mode="bilinear", antialias=True,
+                                          align_corners=False)  # [images, 1, 20, 20]
+        return small.reshape(*images.shape[:-3], PIXEL_SIDE * PIXEL_SIDE)
+
+    def check_ways(self, ways: int):
+        if ways > self.ways:
+            raise ValueError(f"episodes of {ways} classes need {ways} label slots, but this {self.method} learner "
+                             f"has ways={self.ways}; build it with ways={ways}")
+
+    def initial_state(self, episodes: int, device):
+        raise NotImplementedError
+
+    def step(self, inputs: torch.Tensor, state):
+        raise NotImplementedError
+
+    def unroll(self, images: torch.Tensor, labels: torch.Tensor, state=None, record: bool = False):
+        """Run over sequences: images [episodes, steps, C, H, W], labels [episodes, steps] (y_t, shown at t + 1).
+
+        Returns the scores [episodes, steps, ways], the final state, and (record=True) the state after
+        every step, else an empty list.
+        """
+        episodes, steps = labels.shape
+        encoded = self.encode(images)  # [episodes, steps, input_features]
+        shown = nn.functional.one_hot(labels, self.ways).to(encoded.dtype)  # [episodes, steps, ways]
+        previous = torch.cat([torch.zeros_like(shown[:, :1]), shown[:, :-1]], dim=1)  # onehot(y_{t-1}), 0 at t = 0
+        inputs = torch.cat([encoded, previous], dim=-1)  # [episodes, steps, input_features + ways]
+        state = self.initial_state(episodes, images.device) if state is None else state
+        scores, trace = [], []
+        for t in range(steps):
+            step_scores, state = self.step(inputs[:, t], state)
+            scores.append(step_scores)
+            if record:
+                trace.append(_map_state(lambda tensor: tensor.detach(), state))
+        return torch.stack(scores, dim=1), state, trace
+
+    def training_stream(self, dataset, ways: int, shots: int, queries: int, meta_batch: int, seed: int):
+        """Batches of `meta_batch` sequence episodes of `ways` classes x `instances` drawings from the train split
+        (shots and queries shape only the validation tasks, which use the learner protocol)."""
+        self.check_ways(ways)
+        return MetaBatches(EpisodeSequences(dataset, "train", ways=ways, instances=self.instances, seed=seed),
+                           meta_batch)
+
+    def training_loss(self, batch) -> tuple[torch.Tensor, float]:
+        """The cross-entropy of every step of every episode, and the accuracy over all steps."""
+        ways = batch.classes.shape[-1]
+        scores = self.unroll(batch.images, batch.labels)[0][..., :ways]  # [episodes, steps, ways]
+        loss = nn.functional.cross_entropy(scores.flatten(0, 1), batch.labels.flatten())
+        return loss, (scores.argmax(-1) == batch.labels).float().mean().item()
+
+    def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor):
+        ways = int(support_y.max()) + 1
+        self.check_ways(ways)
+        order = torch.argsort(presentations(support_y) * ways + support_y)  # each class's 1st drawing, then 2nd, ...
+        sequence_y = support_y[order]
+        _, state, _ = self.unroll(support_x[order].unsqueeze(0), sequence_y.unsqueeze(0))
+        last_label = nn.functional.one_hot(sequence_y[-1], self.ways).to(state[0].dtype)  # [ways]
+
+        def scores(query_x: torch.Tensor) -> torch.Tensor:
+            queries = len(query_x)
+            inputs = torch.cat([self.encode(query_x), last_label.expand(queries, -1)], dim=1)
+            from_support = _map_state(lambda tensor: tensor.expand(queries, *tensor.shape[1:]), state)
+            return self.step(inputs, from_support)[0][:, :ways]  # [queries, ways], each query on its own
+
+        return scores
+
+    def accuracy_by_presentation(self, dataset, ways: int | None = None, instances: int = 10, episodes: int = 100,
+                                 split: str = "test", seed: int | None = 0, batch: int = 50) -> PresentationAccuracy:
+        """Accuracy on the 1st, 2nd, ... drawing of each class over `episodes` seeded sequence episodes of `split`
+        (the same seed gives every learner the same episodes); `ways` defaults to the learner's label slots."""
+        ways = ways or self.ways
+        self.check_ways(ways)
+        if not isinstance(episodes, int) or episodes < 1:
+            raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+        sequences = EpisodeSequences(dataset, split, ways=ways, instances=instances, seed=seed)
+        values = []
+        with evaluation_mode(self) as device, torch.no_grad():
+            for start in range(0, episodes, batch):
+                chunk = sequences.sample_batch(min(batch, episodes - start)).to(device)
+                scores = self.unroll(chunk.images, chunk.labels)[0][..., :ways]
+                correct = (scores.argmax(-1) == chunk.labels).double()  # [episodes, steps]
+                number = presentations(chunk.labels) - 1                # [episodes, steps], 0-based
+                totals = torch.zeros(len(correct), instances, dtype=torch.float64, device=correct.device)
+                values.append((totals.scatter_add_(1, number, correct) / ways).cpu())
+        return PresentationAccuracy(torch.cat(values).numpy(), dataset=getattr(dataset, "name", ""), split=split,
+                                    ways=ways, instances=instances, episodes=episodes, seed=seed)
+
+
+class MemoryAugmentedNetwork(SequenceLearner):
+    """MANN with an LSTM controller and an LRUA memory (Santoro et al. 2016).
+
+    hidden: controller units; slots x width: the memory; heads: read heads (each writes too); gamma: usage decay.
+    """
+
+    method = "mann"
+
+    def __init__(self, embedding: nn.Module | None = None, ways: int = 5, instances: int = 10,
+                 encoder: str = "conv", hidden: int = 200, slots: int = 128, width: int = 40, heads: int = 4,
+                 gamma: float = 0.95):
+        super().__init__(embedding, ways, instances, encoder)
+        self.memory = LRUAMemory(slots, width, heads, gamma)
+        self.controller = nn.LSTMCell(self.input_features + ways + heads * width, hidden)
+        self.interface = nn.Linear(hidden, heads * (width + 2))  # keys k_t, strengths beta_t, gates alpha_t
+        self.output = nn.Linear(hidden + heads * width, ways)
+
+    def initial_state(self, episodes: int, device):
+        zeros = torch.zeros(episodes, self.controller.hidden_size, device=device)
+        return zeros, zeros, self.memory.initial_state(episodes, device)
+
+    def step(self, inputs: torch.Tensor, state):
+        hidden, cell, memory = state
+        heads, width = self.memory.heads, self.memory.width
+        hidden, cell = self.controller(torch.cat([inputs, memory.reads.flatten(1)], dim=1), (hidden, cell))
+        keys, strengths, gates = self.interface(hidden).split([heads * width, heads, heads], dim=1)
+        memory = self.memory(memory, torch.tanh(keys).view(-1, heads, width), 1 + nn.functional.softplus(strengths),
+                             torch.sigmoid(gates))
+        scores = self.output(torch.cat([hidden, memory.reads.flatten(1)], dim=1))  # [episodes, ways]
+        return scores, (hidden, cell, memory)
+
+
+class LSTMBaseline(SequenceLearner):
+    """The same controller and output without the external memory: the episode is held in the LSTM state only."""
+
+    method = "lstm"
+
+    def __init__(self, embedding: nn.Module | None = None, ways: int = 5, instances: int = 10,
+                 encoder: str = "conv", hidden: int = 200):
+        super().__init__(embedding, ways, instances, encoder)
+        self.controller = nn.LSTMCell(self.input_features + ways, hidden)
+        self.output = nn.Linear(hidden, ways)
+
+    def initial_state(self, episodes: int, device):
+        zeros = torch.zeros(episodes, self.controller.hidden_size, device=device)
+        return zeros, zeros
+
+    def step(self, inputs: torch.Tensor, state):
+        hidden, cell = self.controller(inputs, state)
+        return self.output(hidden), (hidden, cell)

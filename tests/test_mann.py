@@ -1,0 +1,195 @@
+"""Memory-augmented neural networks (7.6): LRUA addressing, the sequence protocol, the MANN and LSTM learners."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from fewshot_lab.cli import main
+from fewshot_lab.data.sequences import EpisodeSequences, presentations
+from fewshot_lab.data.tasks import TaskSampler
+from fewshot_lab.evaluation import evaluate
+from fewshot_lab.methods import build_learner
+from fewshot_lab.methods.mann import LSTMBaseline, MemoryAugmentedNetwork
+from fewshot_lab.methods.memory import LRUAMemory, MemoryState, content_weights, least_used
+from tests.test_evaluation import pattern_dataset
+
+LEARNERS = {"mann": MemoryAugmentedNetwork, "lstm": LSTMBaseline}
+
+
+def small(method: str, **options):
+    """A learner with the paper's structure at a tenth of its size, quick enough for tests."""
+    torch.manual_seed(0)
+    sizes = dict(hidden=20, slots=12, width=6, heads=2) if method == "mann" else dict(hidden=20)
+    return LEARNERS[method](**sizes, **options)
+
+
+def hand_made_state(usage, memory=None, read_weights=None, heads=2) -> MemoryState:
+    usage = torch.tensor([usage], dtype=torch.float32)  # [1, slots]
+    slots = usage.shape[1]
+    memory = torch.arange(slots * 3, dtype=torch.float32).view(1, slots, 3) + 1 if memory is None else memory
+    read_weights = torch.zeros(1, heads, slots) if read_weights is None else read_weights
+    return MemoryState(memory, usage, read_weights, torch.zeros(1, heads, slots), torch.zeros(1, heads, 3))
+
+
+def test_least_used_marks_the_n_slots_of_lowest_usage():
+    usage = torch.tensor([[0.9, 0.1, 0.5, 0.05, 2.0], [1.0, 1.0, 0.0, 1.0, 1.0]])
+    assert torch.equal(least_used(usage, 2), torch.tensor([[0.0, 1, 0, 1, 0], [1.0, 0, 1, 0, 0]]))  # ties: lower index
+
+
+def test_write_goes_to_the_least_used_slots_after_clearing_the_emptiest():
+    memory_module = LRUAMemory(slots=5, width=3, heads=2, gamma=0.95)
+    state = hand_made_state([0.9, 0.1, 0.5, 0.05, 2.0])
+    keys = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]]])  # [1, heads, width]
+    after = memory_module(state, keys, strengths=torch.ones(1, 2), write_gates=torch.zeros(1, 2))
+    written = keys.sum(1)[0]  # each head writes its key to both least-used slots (1 and 3)
+    assert torch.equal(after.write_weights[0], torch.tensor([[0.0, 1, 0, 1, 0]] * 2))
+    assert torch.equal(after.memory[0, 3], written)  # slot 3, the least used, was set to zero first
+    assert torch.equal(after.memory[0, 1], state.memory[0, 1] + written)  # slot 1 keeps what it held
+    for untouched in (0, 2, 4):
+        assert torch.equal(after.memory[0, untouched], state.memory[0, untouched])
+
+
+def test_write_gate_one_writes_where_the_heads_read_last_step():
+    memory_module = LRUAMemory(slots=4, width=3, heads=1)
+    previous_read = torch.tensor([[[0.0, 0.7, 0.3, 0.0]]])  # w^r_{t-1}, [1, heads, slots]
+    state = hand_made_state([0.0, 1.0, 1.0, 2.0], read_weights=previous_read, heads=1)
+    after = memory_module(state, torch.ones(1, 1, 3), torch.ones(1, 1), write_gates=torch.ones(1, 1))
+    assert torch.equal(after.write_weights, previous_read)
+    assert torch.equal(after.memory[0, 0], torch.zeros(3))  # the emptiest slot is still cleared
+    assert torch.allclose(after.memory[0, 1:3], state.memory[0, 1:3] + torch.tensor([[0.7], [0.3]]))
+
+
+def test_reads_are_convex_combinations_of_memory_rows():
+    torch.manual_seed(0)
+    memory_module = LRUAMemory(slots=6, width=4, heads=3)
+    state = memory_module.initial_state(2)
+    for _ in range(4):
+        state = memory_module(state, torch.randn(2, 3, 4), 1 + torch.rand(2, 3) * 5, torch.rand(2, 3))
+        weights = state.read_weights  # [episodes, heads, slots]
+        assert (weights >= 0).all() and torch.allclose(weights.sum(-1), torch.ones(2, 3))
+        assert torch.allclose(state.reads, weights @ state.memory, atol=1e-6)
+
+
+def test_usage_decays_by_gamma_and_adds_this_steps_reads_and_writes():
+    torch.manual_seed(0)
+    memory_module = LRUAMemory(slots=6, width=4, heads=2, gamma=0.5)
+    state = memory_module(memory_module.initial_state(1), torch.randn(1, 2, 4), torch.ones(1, 2), torch.rand(1, 2))
+    after = memory_module(state, torch.randn(1, 2, 4), torch.ones(1, 2), torch.rand(1, 2))
+    expected = 0.5 * state.usage + after.read_weights.sum(1) + after.write_weights.sum(1)
+    assert torch.allclose(after.usage, expected)
+    idle = state.usage
+    for _ in range(3):  # with nothing read or written, usage would halve each step
+        idle = 0.5 * idle
+    assert torch.allclose(idle, state.usage / 8)
+
+
+def test_content_weights_peak_at_the_most_cosine_similar_row_and_sharpen_with_strength():
+    memory = torch.tensor([[[1.0, 0.0], [0.0, 5.0], [1.0, 1.0]]])  # [1, slots, width]
+    key = torch.tensor([[[0.2, 0.9]]])  # closest in angle to row 1, whatever its norm
+    soft = content_weights(key, memory, torch.tensor([[1.0]]))
+    sharp = content_weights(key, memory, torch.tensor([[50.0]]))
+    cosine = torch.nn.functional.cosine_similarity(key[0], memory[0], dim=-1)
+    assert torch.allclose(soft[0, 0], cosine.softmax(0))
+    assert soft.argmax() == sharp.argmax() == 1 and sharp[0, 0, 1] > 0.99 > soft[0, 0, 1]
+
+
+def test_presentations_count_each_class_in_order():
+    labels = torch.tensor([[2, 0, 2, 1, 0, 2], [0, 0, 0, 1, 1, 0]])
+    assert torch.equal(presentations(labels), torch.tensor([[1, 1, 2, 1, 2, 3], [1, 2, 3, 1, 2, 4]]))
+
+
+def test_episode_sequences_show_each_class_instances_times_in_a_seeded_order():
+    dataset = pattern_dataset()
+    first, again = (EpisodeSequences(dataset, "train", ways=5, instances=4, seed=3) for _ in range(2))
+    episode = first.sample()
+    assert episode.images.shape == (20, 1, 28, 28) and episode.labels.shape == (20,)
+    assert torch.equal(torch.bincount(episode.labels), torch.full((5,), 4))
+    assert not torch.equal(episode.labels, torch.arange(5).repeat_interleave(4))  # shuffled, not label-major
+    assert torch.equal(dataset.targets[episode.indices], episode.classes[episode.labels])
+    assert torch.equal(again.sample().images, episode.images)
+    state = first.state_dict()
+    batch = first.sample_batch(3)
+    first.load_state_dict(state)
+    assert torch.equal(first.sample_batch(3).labels, batch.labels) and batch.images.shape == (3, 20, 1, 28, 28)
+
+
+@pytest.mark.parametrize("method", LEARNERS)
+def test_training_loss_gradients_reach_every_parameter(method):
+    learner = small(method)
+    batch = learner.training_stream(pattern_dataset(), ways=5, shots=1, queries=1, meta_batch=3, seed=0).sample()
+    loss, accuracy = learner.training_loss(batch)
+    loss.backward()
+    assert 0 <= accuracy <= 1 and math.isfinite(loss.item())
+    for name, parameter in learner.named_parameters():
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+    names = {name for name, _ in learner.named_parameters()}
+    assert {"controller.weight_ih", "embedding.0.weight", "output.weight"} <= names
+    if method == "mann":
+        assert "interface.weight" in names  # the memory's keys, strengths and write gates
+
+
+@pytest.mark.parametrize("method", LEARNERS)
+def test_seeded_training_is_deterministic(method):
+    weights = []
+    for _ in range(2):
+        learner = small(method)
+        stream = learner.training_stream(pattern_dataset(), ways=5, shots=1, queries=1, meta_batch=2, seed=7)
+        optimizer = torch.optim.Adam(learner.parameters(), lr=1e-3)
+        for _ in range(3):
+            loss = learner.training_loss(stream.sample())[0]
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        weights.append(torch.cat([parameter.detach().flatten() for parameter in learner.parameters()]))
+    assert torch.equal(*weights)
+
+
+@pytest.mark.parametrize("method", LEARNERS)
+@pytest.mark.parametrize("ways, instances", [(2, 1), (3, 7), (5, 30)])
+def test_sequences_of_other_lengths_than_training(method, ways, instances):
+    learner = small(method).eval()
+    result = learner.accuracy_by_presentation(pattern_dataset(per_class=30), ways=ways, instances=instances,
+                                              episodes=4, split="train", batch=3)
+    assert result.values.shape == (4, instances) and ((result.values >= 0) & (result.values <= 1)).all()
+    assert len(result.table().splitlines()[1].split()) == instances
+
+
+@pytest.mark.parametrize("method", LEARNERS)
+def test_adapt_labels_each_query_on_its_own_from_the_support_sequence(method):
+    learner = small(method).eval()
+    task = TaskSampler(pattern_dataset(), "train", ways=4, shots=2, queries=3, seed=0).sample()
+    with torch.no_grad():
+        model = learner.adapt(task.support_x, task.support_y)
+        scores = model(task.query_x)
+        alone = torch.cat([model(task.query_x[index:index + 1]) for index in range(len(task.query_x))])
+    assert scores.shape == (12, 4) and torch.allclose(scores, alone, atol=1e-5)
+
+
+def test_episodes_need_enough_label_slots_and_encoders_are_named():
+    with pytest.raises(ValueError, match="need 15 label slots.*build it with ways=15"):
+        small("mann").training_stream(pattern_dataset(), ways=15, shots=1, queries=1, meta_batch=1, seed=0)
+    with pytest.raises(ValueError, match="encoder must be one of conv, pixels"):
+        MemoryAugmentedNetwork(encoder="resnet")
+    with pytest.raises(ValueError, match="heads must be between 1"):
+        LRUAMemory(slots=4, heads=5)
+
+
+@pytest.mark.parametrize("method", LEARNERS)
+def test_build_learner_gives_the_papers_sizes(method):
+    learner = build_learner(method, encoder="pixels")
+    assert learner.controller.hidden_size == 200 and learner.controller.input_size >= 400 + 5
+    if method == "mann":
+        memory = learner.memory
+        assert (memory.slots, memory.width, memory.heads, memory.gamma) == (128, 40, 4, 0.95)
+
+
+def test_cli_trains_a_mann_and_evaluate_reports_accuracy_by_presentation(tmp_path, glyphs_dataset, capsys):
+    out = tmp_path / "mann"
+    assert main(["train", "--method", "mann", "--dataset", "glyphs", "--steps", "2", "--meta-batch", "2",
+                 "--instances", "3", "--val-every", "2", "--val-episodes", "2", "--augment", "none",
+                 "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--episodes", "4"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("mann: ") and "accuracy by presentation" in printed and "10th" in printed
