@@ -184,10 +184,11 @@ class MAML(Learner):
             raise ValueError(f"this {self.method} learner has a {self.ways}-way head, but the task has "
                              f"{int(support_y.max()) + 1} ways: build one with ways={int(support_y.max()) + 1}")
 
-    def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor):
+    def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor, steps: int | None = None):
+        """The task model after the inner loop on the support set (`steps` steps; default: see steps())."""
         self._check_task(support_x, support_y)
         with torch.enable_grad():  # the inner loop differentiates, even where the caller turned autograd off
-            parameters = self.inner_loop(support_x, support_y)
+            parameters = self.inner_loop(support_x, support_y, steps)
         if not self.training:
             parameters = {name: weight.detach() for name, weight in parameters.items()}
 
@@ -210,18 +211,30 @@ class MAML(Learner):
         return device.type == "cuda" or not has_convolutions
 
     def training_loss(self, batch) -> tuple[torch.Tensor, float]:
-        """The meta-objective: the mean query loss after the inner loop, over the tasks of the meta-batch."""
+        """The meta-objective: the mean query loss after the inner loop, over the tasks of the meta-batch.
+
+        Looping over tasks, each task's share of the meta-gradient is taken as soon as its query loss is
+        known, so that only one task's graph (its inner loop) is alive at a time, as in a per-task
+        backward; the loss returned carries the summed meta-gradient (its value is the meta-objective, its
+        gradient the meta-gradient)."""
         if self.uses_vmap(batch.support_x.device):
             losses, scores = self.batched_query_losses(batch)
-        else:
-            losses, scores = [], []
-            for index in range(len(batch.support_y)):
-                task = batch.select(index)
-                loss, task_scores = self.episode(task)
-                losses.append(loss)
-                scores.append(task_scores)
-            losses, scores = torch.stack(losses), torch.stack(scores)
-        return losses.mean(), _accuracy(scores, batch.query_y)
+            return losses.mean(), _accuracy(scores, batch.query_y)
+        tasks = len(batch.support_y)
+        meta_parameters = [weight for weight in self.parameters() if weight.requires_grad]
+        meta_gradient = [torch.zeros_like(weight) for weight in meta_parameters]
+        losses, scores = [], []
+        for index in range(tasks):
+            loss, task_scores = self.episode(batch.select(index))
+            if loss.requires_grad:
+                for total, gradient in zip(meta_gradient, torch.autograd.grad(loss / tasks, meta_parameters,
+                                                                              allow_unused=True)):
+                    if gradient is not None:
+                        total += gradient
+            losses.append(loss.detach())
+            scores.append(task_scores.detach())
+        carrier = sum((weight * gradient).sum() for weight, gradient in zip(meta_parameters, meta_gradient))
+        return torch.stack(losses).mean() + (carrier - carrier.detach()), _accuracy(torch.stack(scores), batch.query_y)
 
     def batched_query_losses(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         """Every task of a meta-batch at once with vmap: [tasks] query losses and [tasks, queries, ways] scores.

@@ -1,0 +1,182 @@
+"""MAML meta-training speed: fewshot_lab's torch.func MAML against the same algorithm written with `higher`.
+
+    python benchmarks/maml_vs_higher.py                 # prints a markdown report, last line speedup_vs_higher: X
+
+Same model (Conv-4 + a 5-way linear head), same initial weights, same meta-batch of glyphs tasks (5-way
+1-shot, 15 queries, 16 tasks), same settings (1 and 5 inner steps, second and first order, inner lr 0.4,
+batch norm in train mode as in the papers). For each setting both implementations compute the
+meta-gradient of one meta-batch; the script checks that the two agree, then times several meta-iterations
+of each (forward and backward, interleaved so that both see the same machine load) and measures the
+peak memory each adds. `higher` (facebookresearch/higher, the library MAML code used before torch.func)
+is installed by this script into a folder of its own with pip; the package never depends on it.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from fewshot_lab.data import load_dataset, make_sampler
+from fewshot_lab.methods import build_learner
+from fewshot_lab.paths import data_dir
+
+SETTINGS = [(1, False), (1, True), (5, False), (5, True)]  # (inner steps, first order)
+
+
+def import_higher():
+    target = data_dir() / "benchmarks" / "higher-0.2.1"
+    if not (target / "higher").is_dir():
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
+                        "higher==0.2.1"], check=True)
+    sys.path.insert(0, str(target))
+    import higher
+    return higher
+
+
+def higher_meta_gradient(higher, network: nn.Module, batch, inner_steps: int, inner_lr: float, first_order: bool):
+    """MAML as higher's examples write it: one differentiable inner loop per task, the query loss backpropagated
+    task by task. First order: the inner loop is not tracked, and the gradient at the adapted weights is
+    added to the initial weights' gradient."""
+    inner_optimizer = torch.optim.SGD(network.parameters(), lr=inner_lr)
+    tasks = len(batch.support_y)
+    for index in range(tasks):
+        task = batch.select(index)
+        with higher.innerloop_ctx(network, inner_optimizer, copy_initial_weights=False,
+                                  track_higher_grads=not first_order) as (fast_network, differentiable_optimizer):
+            for _ in range(inner_steps):
+                differentiable_optimizer.step(nn.functional.cross_entropy(fast_network(task.support_x), task.support_y))
+            query_loss = nn.functional.cross_entropy(fast_network(task.query_x), task.query_y) / tasks
+            if first_order:
+                gradients = torch.autograd.grad(query_loss, list(fast_network.parameters()))
+                for weight, gradient in zip(network.parameters(), gradients):
+                    weight.grad = gradient if weight.grad is None else weight.grad + gradient
+            else:
+                query_loss.backward()
+
+
+def ours_meta_gradient(learner, batch):
+    loss, _ = learner.training_loss(batch)
+    loss.backward()
+
+
+def peak_memory_mib(inner_steps: int, first_order: bool, implementation: str, meta_batch: int, device: str) -> float:
+    """Peak memory one meta-iteration adds, measured in a fresh process so that neither implementation inherits
+    the other's freed memory: on CUDA the allocator's peak, on Linux the rise of the resident set's high-water
+    mark (VmHWM in /proc/self/status) over the resident memory just before the meta-iteration."""
+    child = subprocess.run([sys.executable, __file__, "--memory-of", f"{inner_steps},{int(first_order)},{implementation}",
+                            "--meta-batch", str(meta_batch), "--device", device],
+                           capture_output=True, text=True, check=True)
+    return float(child.stdout.strip().splitlines()[-1])
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _measure_memory(spec: str, batch, device: torch.device, higher) -> float:
+    inner_steps, first_order, implementation = spec.split(",")
+    inner_steps, first_order = int(inner_steps), bool(int(first_order))
+    learner, network = _models(inner_steps, first_order, device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+        start = torch.cuda.memory_allocated()
+    else:
+        start = _status_kib("VmRSS")
+    if implementation == "ours":
+        ours_meta_gradient(learner, batch)
+    else:
+        higher_meta_gradient(higher, network, batch, inner_steps, 0.4, first_order)
+    if device.type == "cuda":
+        return (torch.cuda.max_memory_allocated() - start) / 2 ** 20
+    return (_status_kib("VmHWM") - start) / 1024
+
+
+def _models(inner_steps: int, first_order: bool, device: torch.device):
+    torch.manual_seed(0)
+    learner = build_learner("fomaml" if first_order else "maml", backbone="conv4", ways=5, inner_steps=inner_steps,
+                            inner_lr=0.4).to(device).train()
+    return learner, copy.deepcopy(learner.network)  # the same initial weights for higher
+
+
+def gradients(module: nn.Module) -> torch.Tensor:
+    return torch.cat([p.grad.flatten() for p in module.parameters()])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=3, help="timed meta-iterations per setting and implementation")
+    parser.add_argument("--meta-batch", type=int, default=16)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--memory-of", default=None, help=argparse.SUPPRESS)  # internal: one measurement, in a child
+    arguments = parser.parse_args()
+    device = torch.device(arguments.device)
+    higher = import_higher()
+    dataset = load_dataset("glyphs")
+    batch = make_sampler(dataset, "train", ways=5, shots=1, queries=15, seed=0).sample_batch(arguments.meta_batch)
+    batch = batch.to(device)
+    if arguments.memory_of:
+        print(_measure_memory(arguments.memory_of, batch, device, higher))
+        return
+    print(f"# MAML meta-training: fewshot_lab (torch.func) against higher\n")
+    print(f"Command: `python benchmarks/maml_vs_higher.py --iterations {arguments.iterations}`  ")
+    print(f"Hardware: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with "
+          f"{torch.get_num_threads()} threads, {device.type}{' (' + torch.cuda.get_device_name() + ')' if device.type == 'cuda' else ''}  ")
+    print(f"Problem: Conv-4 (64 channels) + 5-way head, glyphs 5-way 1-shot, 15 queries, meta-batch "
+          f"{arguments.meta_batch}, inner lr 0.4, batch statistics in batch norm; {arguments.iterations} timed "
+          f"meta-iterations each (forward + meta-gradient), after one untimed.\n")
+    print("| inner steps | order | ours s/it | higher s/it | ours it/s | higher it/s | speedup | ours peak MiB | "
+          "higher peak MiB | max gradient difference |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    speedups = []
+    for inner_steps, first_order in SETTINGS:
+        learner, network = _models(inner_steps, first_order, device)
+        learner.zero_grad()
+        ours_meta_gradient(learner, batch)
+        network.zero_grad()
+        higher_meta_gradient(higher, network, batch, inner_steps, 0.4, first_order)
+        difference = (gradients(learner) - gradients(network)).abs().max().item()
+        scale = gradients(network).abs().max().item()
+        if difference > 1e-3 * scale:
+            raise SystemExit(f"the meta-gradients differ by {difference:.3g} (largest component {scale:.3g})")
+        times = {"ours": [], "higher": []}
+        for _ in range(arguments.iterations):
+            for name in ("ours", "higher"):
+                learner.zero_grad(set_to_none=True)
+                network.zero_grad(set_to_none=True)
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                start = time.perf_counter()
+                if name == "ours":
+                    ours_meta_gradient(learner, batch)
+                else:
+                    higher_meta_gradient(higher, network, batch, inner_steps, 0.4, first_order)
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                times[name].append(time.perf_counter() - start)
+        peaks = {name: peak_memory_mib(inner_steps, first_order, name, arguments.meta_batch, arguments.device)
+                 for name in ("ours", "higher")}
+        ours, theirs = min(times["ours"]), min(times["higher"])
+        speedups.append(theirs / ours)
+        print(f"| {inner_steps} | {'first' if first_order else 'second'} | {ours:.2f} | {theirs:.2f} | {1 / ours:.2f} | "
+              f"{1 / theirs:.2f} | {theirs / ours:.2f} | {peaks['ours']:.0f} | {peaks['higher']:.0f} | "
+              f"{difference:.1e} |", flush=True)
+    geometric_mean = math.exp(sum(math.log(s) for s in speedups) / len(speedups))
+    print(f"\nTimes are the fastest of the timed meta-iterations. Peak memory: what one meta-iteration adds to a "
+          f"fresh process's resident memory (CPU) or to the allocator's (CUDA).\n")
+    print(f"speedup_vs_higher: {geometric_mean:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Figures and controls of notebook 7.8 (learned initialisation): sine waves adapted step by step, the
+shared initial point in parameter space, and error against the number of adaptation steps."""
+from __future__ import annotations
+
+import io
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from fewshot_lab.evaluation import evaluate
+from fewshot_lab.learner import evaluation_mode
+
+
+def _line(learner, task, steps: int, x: torch.Tensor) -> np.ndarray:
+    """The learner's curve over x after `steps` inner-loop steps on the task's support points."""
+    with evaluation_mode(learner):
+        return learner.adapt(task.support_x, task.support_y, steps=steps)(x).detach().flatten().numpy()
+
+
+def plot_sinusoid_adaptation(learners: dict, family, task, steps=(0, 1, 10)):
+    """One panel per learner: the true wave, the task's K support points, and the learner's curve after each
+    number of gradient steps on them. learners: {name: MAML-family learner} (a pretrained network is
+    MAML trained with inner_steps=0)."""
+    x = torch.linspace(*family.x_range, 200).unsqueeze(1)  # [200, 1]
+    truth = family.wave(x, task.amplitude, task.phase).flatten().numpy()
+    figure, axes = plt.subplots(1, len(learners), figsize=(4.6 * len(learners), 3.2), sharey=True, squeeze=False)
+    colours = plt.get_cmap("viridis")(np.linspace(0.1, 0.85, len(steps)))
+    for ax, (name, learner) in zip(axes[0], learners.items()):
+        ax.plot(x.flatten(), truth, color="black", lw=2, label="true wave")
+        for count, colour in zip(steps, colours):
+            ax.plot(x.flatten(), _line(learner, task, count, x), color=colour, lw=1.5,
+                    ls="--" if count == 0 else "-", label=f"after {count} step{'s' if count != 1 else ''}")
+        ax.scatter(task.support_x.flatten(), task.support_y.flatten(), color="red", zorder=3,
+                   label=f"{len(task.support_x)} support points")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("x")
+    axes[0][0].set_ylabel("y")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    figure.tight_layout()
+    return figure
+
+
+def error_by_steps(learner, dataset, steps=range(11), shots: int = 5, queries: int = 25, episodes: int = 100,
+                   seed: int = 0) -> dict:
+    """{steps: Evaluation}: the test error after each number of adaptation steps, on the same seeded tasks."""
+    results = {}
+    saved = learner.test_inner_steps
+    try:
+        for count in steps:
+            learner.test_inner_steps = count
+            results[count] = evaluate(learner, dataset, shots=shots, queries=queries, episodes=episodes, seed=seed)
+    finally:
+        learner.test_inner_steps = saved
+    return results
+
+
+def plot_error_by_steps(results: dict, reference: dict | None = None):
+    """Mean squared error (95% CI) against adaptation steps, a line per learner; reference: {name: {steps: value}}
+    drawn as markers (the paper's figures, say)."""
+    figure, ax = plt.subplots(figsize=(5.5, 3.4))
+    for name, by_steps in results.items():
+        steps = list(by_steps)
+        means = np.array([by_steps[s].mean for s in steps])
+        spread = np.array([by_steps[s].ci95 for s in steps])
+        line, = ax.plot(steps, means, marker="o", ms=3, label=name)
+        ax.fill_between(steps, means - spread, means + spread, color=line.get_color(), alpha=0.2)
+    for name, points in (reference or {}).items():
+        ax.scatter(list(points), list(points.values()), marker="x", s=40, color="black", zorder=3, label=name)
+    ax.set_xlabel("gradient steps on the support set")
+    ax.set_ylabel("mean squared error on test waves")
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def plot_parameter_space(learner, sampler, tasks: int = 12, far_steps: int = 50):
+    """The meta-learned initial weights theta as one point shared by every task, the weights theta'_i after one
+    inner step on each task (arrows), and after `far_steps` steps (dots, where each task is heading), in
+    the plane of the two principal directions of those moves (a 2-D slice of parameter space)."""
+    with evaluation_mode(learner):
+        theta = torch.cat([w.detach().flatten() for w in learner.fast_parameters().values()])
+        one_step, far, amplitudes = [], [], []
+        for task in sampler.take(tasks):
+            for steps, store in ((1, one_step), (far_steps, far)):
+                adapted = learner.inner_loop(task.support_x, task.support_y, steps=steps)
+                store.append(torch.cat([w.detach().flatten() for w in adapted.values()]) - theta)
+            amplitudes.append(float(task.amplitude))
+    moves = torch.stack(one_step + far)  # [2 * tasks, parameters], relative to theta
+    _, _, directions = torch.linalg.svd(moves - moves.mean(0), full_matrices=False)
+    plane = (moves @ directions[:2].T).numpy()  # [2 * tasks, 2]
+    first, last = plane[:tasks], plane[tasks:]
+    figure, ax = plt.subplots(figsize=(5.2, 4.4))
+    colours = plt.get_cmap("plasma")(np.array(amplitudes) / 5.0)
+    for start, end, colour in zip(first, last, colours):
+        ax.annotate("", xy=start, xytext=(0, 0), arrowprops=dict(arrowstyle="->", color=colour, lw=1.5))
+        ax.plot([start[0], end[0]], [start[1], end[1]], color=colour, lw=0.8, ls=":")
+    ax.scatter(last[:, 0], last[:, 1], c=colours, s=25, label=f"after {far_steps} steps")
+    ax.scatter([0], [0], marker="*", s=250, color="black", zorder=3, label="theta: the shared initial weights")
+    ax.set_xlabel("principal direction 1 of the moves")
+    ax.set_ylabel("principal direction 2")
+    ax.set_title("one inner step per task (arrows), coloured by the wave's amplitude", fontsize=9)
+    ax.legend(fontsize=7, loc="best")
+    figure.tight_layout()
+    return figure
+
+
+class SinusoidExplorer:
+    """Sliders for K (support points) and the number of gradient steps; the learners' adapted curves on one
+    test wave, redrawn as a PNG (no output widget, so notebooks replay it exactly)."""
+
+    def __init__(self, learners: dict, family, seed: int = 0, max_shots: int = 20, max_steps: int = 20):
+        import ipywidgets as widgets
+
+        self.learners, self.family, self.seed = learners, family, seed
+        self.shots = widgets.IntSlider(5, min=1, max=max_shots, description="K points")
+        self.steps = widgets.IntSlider(1, min=0, max=max_steps, description="steps")
+        self.wave = widgets.IntSlider(0, min=0, max=20, description="wave")
+        self.picture = widgets.Image(format="png")
+        for control in (self.shots, self.steps, self.wave):
+            control.observe(lambda change: self.draw(), names="value")
+        self.view = widgets.VBox([widgets.HBox([self.shots, self.steps, self.wave]), self.picture])
+        self.draw()
+
+    def task(self):
+        sampler = self.family.sampler("test", shots=self.shots.value, queries=0, seed=self.seed)
+        for _ in range(self.wave.value):
+            sampler.sample()
+        return sampler.sample()
+
+    def draw(self):
+        figure = plot_sinusoid_adaptation(self.learners, self.family, self.task(), steps=(0, self.steps.value))
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=80)
+        plt.close(figure)
+        self.picture.value = buffer.getvalue()
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.view)
