@@ -60,6 +60,16 @@ def test_write_gate_one_writes_where_the_heads_read_last_step():
     assert torch.allclose(after.memory[0, 1:3], state.memory[0, 1:3] + torch.tensor([[0.7], [0.3]]))
 
 
+def test_heads_look_where_the_key_matched_before_this_steps_write():
+    memory_module = LRUAMemory(slots=4, width=3, heads=1)
+    memory = torch.tensor([[[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])
+    state = hand_made_state([0.0, 1.0, 1.0, 1.0], memory=memory, heads=1)
+    key = torch.tensor([[[0.9, 0.1, 0.0]]])  # closest to row 1; slot 0, the least used, receives the key itself
+    after = memory_module(state, key, torch.tensor([[50.0]]), write_gates=torch.zeros(1, 1))
+    assert torch.equal(after.memory[0, 0], key[0, 0]) and after.read_weights.argmax() == 1
+    assert torch.allclose(after.reads, after.read_weights @ after.memory)  # the rows are read after the write
+
+
 def test_reads_are_convex_combinations_of_memory_rows():
     torch.manual_seed(0)
     memory_module = LRUAMemory(slots=6, width=4, heads=3)
@@ -115,8 +125,9 @@ def test_episode_sequences_show_each_class_instances_times_in_a_seeded_order():
 
 
 @pytest.mark.parametrize("method", LEARNERS)
-def test_training_loss_gradients_reach_every_parameter(method):
-    learner = small(method)
+@pytest.mark.parametrize("encoder", ["pixels", "conv"])
+def test_training_loss_gradients_reach_every_parameter(method, encoder):
+    learner = small(method, encoder=encoder)
     batch = learner.training_stream(pattern_dataset(), ways=5, shots=1, queries=1, meta_batch=3, seed=0).sample()
     loss, accuracy = learner.training_loss(batch)
     loss.backward()
@@ -124,7 +135,8 @@ def test_training_loss_gradients_reach_every_parameter(method):
     for name, parameter in learner.named_parameters():
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
     names = {name for name, _ in learner.named_parameters()}
-    assert {"controller.weight_ih", "embedding.0.weight", "output.weight"} <= names
+    assert {"controller.weight_ih", "output.weight"} <= names
+    assert ("embedding.0.weight" in names) == (encoder == "conv")
     if method == "mann":
         assert "interface.weight" in names  # the memory's keys, strengths and write gates
 

@@ -19,10 +19,12 @@ must learn *how* to bind an image to the label shown one step later, and to look
 The LSTM baseline is the same network without memory: its only store is the controller's cell state.
 
 Sizes follow the paper: controller 200 units, memory 128 x 40, 4 read heads, usage decay gamma = 0.95.
-e(x) is either the flattened image resized to 20 x 20 pixels (encoder="pixels", the paper's input) or a
-small convolutional encoder trained with the rest (encoder="conv", the default; three stride-2 layers,
-cheap enough for 16 episodes of 50 images per step on a CPU): a deviation we take because raw pixels
-learn far too slowly for a CPU budget (results/mann_*.md). build_learner's backbone is not used.
+e(x) is the image resized to 20 x 20 pixels and flattened (encoder="pixels", the default, the paper's input)
+or a small convolutional encoder trained with the rest (encoder="conv": three stride-2 layers, cheap enough
+for 16 episodes of 50 images per step on a CPU; in our short runs it learned more slowly than pixels,
+results/mann_omniglot_small.md). build_learner's backbone is not used. The key strengths beta_t start near
+11 (the bias of their output is 10), so that the first reads are already sharp: with beta = 1 a softmax over
+128 cosines is almost flat, and training sat at chance much longer in our runs.
 
 Learner protocol (fewshot_lab.learner): adapt reads the support set as a sequence (class by class in turn:
 label 0, 1, ..., then each class's second drawing, ...), then presents each query as the next step
@@ -44,16 +46,17 @@ from fewshot_lab.methods.memory import LRUAMemory
 
 ENCODERS = ("conv", "pixels")
 PIXEL_SIDE = 20  # the paper's images: 20 x 20 pixels, flattened
-CONV_FEATURES = 64
+STRENGTH_BIAS = 10.0  # initial bias of the key strengths' output (see the module docstring)
+CONV_FEATURES = 32 * 4 * 4
 
 
 def small_conv() -> nn.Sequential:
-    """[batch, 1, H, W] -> [batch, 64]: three 3x3 stride-2 convolutions (16, 32, 64 channels) with batch norm and
-    ReLU, then the mean over positions; about a tenth of conv4-small's work on 28 x 28 images."""
+    """[batch, 1, 28, 28] -> [batch, 512]: three 3x3 stride-2 convolutions (16, 32, 32 channels) with batch norm
+    and ReLU, 28 -> 14 -> 7 -> 4, flattened; about a tenth of conv4-small's work."""
     layers = []
-    for channels_in, channels_out in ((1, 16), (16, 32), (32, CONV_FEATURES)):
+    for channels_in, channels_out in ((1, 16), (16, 32), (32, 32)):
         layers += [nn.Conv2d(channels_in, channels_out, 3, stride=2, padding=1), nn.BatchNorm2d(channels_out), nn.ReLU()]
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    return nn.Sequential(*layers, nn.Flatten())
 
 
 def _map_state(function, state):
@@ -120,12 +123,12 @@ class SequenceLearner(Learner):
     embedding: ignored (build_learner passes every method its backbone); the encoder is chosen by `encoder`.
     ways: label slots, the size of the one-hot label input and of the output; an episode may have fewer classes.
     instances: drawings of each class per training episode (the sequence has ways * instances steps).
-    encoder: "conv" (small_conv, trained with the rest) or "pixels" (images resized to 20 x 20, flattened).
+    encoder: "pixels" (images resized to 20 x 20, flattened) or "conv" (small_conv, trained with the rest).
     Both take 1-channel images (Omniglot, glyphs).
     """
 
     def __init__(self, embedding: nn.Module | None = None, ways: int = 5, instances: int = 10,
-                 encoder: str = "conv"):
+                 encoder: str = "pixels"):
         super().__init__()
         if encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, got {encoder!r}")
@@ -241,12 +244,14 @@ class MemoryAugmentedNetwork(SequenceLearner):
     method = "mann"
 
     def __init__(self, embedding: nn.Module | None = None, ways: int = 5, instances: int = 10,
-                 encoder: str = "conv", hidden: int = 200, slots: int = 128, width: int = 40, heads: int = 4,
+                 encoder: str = "pixels", hidden: int = 200, slots: int = 128, width: int = 40, heads: int = 4,
                  gamma: float = 0.95):
         super().__init__(embedding, ways, instances, encoder)
         self.memory = LRUAMemory(slots, width, heads, gamma)
         self.controller = nn.LSTMCell(self.input_features + ways + heads * width, hidden)
         self.interface = nn.Linear(hidden, heads * (width + 2))  # keys k_t, strengths beta_t, gates alpha_t
+        with torch.no_grad():
+            self.interface.bias[heads * width:heads * (width + 1)] = STRENGTH_BIAS  # beta_t = 1 + softplus(10 + ...)
         self.output = nn.Linear(hidden + heads * width, ways)
 
     def initial_state(self, episodes: int, device):
@@ -270,7 +275,7 @@ class LSTMBaseline(SequenceLearner):
     method = "lstm"
 
     def __init__(self, embedding: nn.Module | None = None, ways: int = 5, instances: int = 10,
-                 encoder: str = "conv", hidden: int = 200):
+                 encoder: str = "pixels", hidden: int = 200):
         super().__init__(embedding, ways, instances, encoder)
         self.controller = nn.LSTMCell(self.input_features + ways, hidden)
         self.output = nn.Linear(hidden, ways)

@@ -9,13 +9,16 @@ the slot that was just read. One step, for each of `heads` read heads with key k
     w^w_t = sigma(alpha_t) w^r_{t-1} + (1 - sigma(alpha_t)) w^lu_{t-1}  (write weights, eq. 7)
     M_t(i) = M_{t-1}(i) + w^w_t(i) k_t                                  (eq. 8, summed over heads, after the
                                                                          least-used slot is set to zero)
-    K(k_t, M_t(i)) = k_t . M_t(i) / (||k_t|| ||M_t(i)||)               (cosine similarity, eq. 2)
-    w^r_t(i) = exp(beta_t K(k_t, M_t(i))) / sum_j exp(beta_t K(k_t, M_t(j)))   (read weights, eq. 3)
+    K(k_t, M_{t-1}(i)) = k_t . M_{t-1}(i) / (||k_t|| ||M_{t-1}(i)||)  (cosine similarity, eq. 2)
+    w^r_t(i) = exp(beta_t K(k_t, M_{t-1}(i))) / sum_j exp(beta_t K(k_t, M_{t-1}(j)))   (read weights, eq. 3)
     r_t = sum_i w^r_t(i) M_t(i)                                         (read vector, eq. 4)
     w^u_t = gamma w^u_{t-1} + w^r_t + w^w_t                             (usage, decaying by gamma, eq. 6)
 
 m(v, n) is the n-th smallest element of v. beta_t >= 1, the key strength that sharpens the softmax, comes
 from the Neural Turing Machine; Santoro et al. write eq. 3 with beta_t = 1.
+Where to look is decided on the memory before this step's write, what is read comes from the memory after
+it (as in the public reference implementations of the paper): compared with M_t, a key would mostly find
+the row it has just written itself. In our CPU-budget runs, addressing M_t never left the chance plateau.
 The memory holds no parameters: what it stores lives within one episode (fast), while the controller that
 writes and reads it is meta-learned across episodes (slow).
 """
@@ -75,15 +78,15 @@ class LRUAMemory(nn.Module):
 
     def forward(self, state: MemoryState, keys: torch.Tensor, strengths: torch.Tensor,
                 write_gates: torch.Tensor) -> MemoryState:
-        """One write then one read. keys [episodes, heads, width]; strengths beta_t and write_gates sigma(alpha_t)
+        """One step of addressing, writing and reading. keys [episodes, heads, width]; strengths beta_t and write_gates sigma(alpha_t)
         [episodes, heads]."""
         least = least_used(state.usage, self.heads)  # [episodes, slots], w^lu_{t-1}
         gates = write_gates.unsqueeze(-1)            # [episodes, heads, 1]
         write_weights = gates * state.read_weights + (1 - gates) * least.unsqueeze(1)  # [episodes, heads, slots]
+        read_weights = content_weights(keys, state.memory, strengths)    # [episodes, heads, slots], on M_{t-1}
         emptiest = state.usage.argmin(dim=-1, keepdim=True)              # [episodes, 1], the least-used slot (first of ties)
         kept = torch.ones_like(state.usage).scatter_(-1, emptiest, 0.0)  # [episodes, slots]
         memory = state.memory * kept.unsqueeze(-1) + write_weights.transpose(1, 2) @ keys  # [episodes, slots, width]
-        read_weights = content_weights(keys, memory, strengths)  # [episodes, heads, slots]
-        reads = read_weights @ memory                              # [episodes, heads, width]
+        reads = read_weights @ memory                                    # [episodes, heads, width], from M_t
         usage = self.gamma * state.usage + read_weights.sum(1) + write_weights.sum(1)  # [episodes, slots]
         return MemoryState(memory, usage, read_weights, write_weights, reads)

@@ -1,0 +1,230 @@
+"""Figures and the episode stepper of section 7.6: what a memory-augmented network writes, reads and holds.
+
+    trace = memory_trace(mann, episode)       # every step of one episode, recorded
+    figure = plot_addressing(trace)           # write and read weights over the episode, as heatmaps
+    figure = plot_memory(trace, step=30)      # the memory matrix at one step, rows labelled by what they hold
+    figure = plot_presentation_accuracy({"MANN": result, "LSTM": other})
+    figure = plot_slow_and_fast(history, result)
+    EpisodeStepper(mann, dataset)             # a slider over the steps of an episode
+"""
+from __future__ import annotations
+
+import html
+import io
+from dataclasses import dataclass
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from IPython.display import display
+
+from fewshot_lab.data.sequences import EpisodeSequences, SequenceEpisode, presentations
+from fewshot_lab.learner import evaluation_mode
+
+# Santoro et al. 2016, 5 classes, accuracy % at the 1st, 2nd, 3rd, 4th, 5th and 10th presentation (REFERENCES.md)
+PAPER_5_WAY = {"MANN (paper)": (36.4, 82.8, 91.0, 92.6, 94.9, 98.1), "LSTM (paper)": (24.4, 49.5, 55.3, 61.0, 63.6, 62.5)}
+PAPER_PRESENTATIONS = (1, 2, 3, 4, 5, 10)
+
+
+@dataclass
+class MemoryTrace:
+    """One episode run through a MANN, step by step."""
+
+    episode: SequenceEpisode
+    scores: torch.Tensor         # [steps, ways]
+    read_weights: torch.Tensor   # [steps, heads, slots], w^r_t
+    write_weights: torch.Tensor  # [steps, heads, slots], w^w_t
+    usage: torch.Tensor          # [steps, slots], w^u_t
+    memory: torch.Tensor         # [steps, slots, width], M_t
+
+    @property
+    def predictions(self) -> torch.Tensor:
+        return self.scores.argmax(-1)  # [steps]
+
+    def holder(self, step: int) -> np.ndarray:
+        """For each slot, the label of the step that wrote to it most (up to `step`), or -1 if none wrote."""
+        writes = self.write_weights[:step + 1].sum(1)  # [steps, slots]
+        strongest = writes.argmax(0)                    # [slots]
+        labels = self.episode.labels[strongest].numpy().copy()
+        labels[writes.max(0).values.numpy() < 0.5] = -1
+        return labels
+
+
+def memory_trace(learner, episode: SequenceEpisode) -> MemoryTrace:
+    """Run `learner` (a MemoryAugmentedNetwork, in eval mode) over one episode and record every step."""
+    with evaluation_mode(learner) as device, torch.no_grad():
+        scores, _, trace = learner.unroll(episode.images[None].to(device), episode.labels[None].to(device), record=True)
+    memory_states = [state[2] for state in trace]  # (hidden, cell, memory) per step
+    stack = lambda name: torch.stack([getattr(state, name)[0] for state in memory_states]).cpu()
+    return MemoryTrace(episode, scores[0, :, :episode.ways].cpu(), stack("read_weights"), stack("write_weights"),
+                       stack("usage"), stack("memory"))
+
+
+def _used_slots(trace: MemoryTrace, threshold: float = 0.05) -> np.ndarray:
+    """The slots that some step wrote to or read from with weight above `threshold`, in order."""
+    touched = (trace.write_weights.sum(1) > threshold) | (trace.read_weights.sum(1) > threshold)  # [steps, slots]
+    return np.flatnonzero(touched.any(0).numpy())
+
+
+def plot_addressing(trace: MemoryTrace):
+    """Write weights (left) and read weights (right), summed over heads, for every step of the episode: rows are
+    steps, labelled with the true label and its presentation number, columns the memory slots used."""
+    slots = _used_slots(trace)
+    labels = trace.episode.labels
+    number = presentations(labels)
+    rows = [f"{int(label)} ({int(n)})" for label, n in zip(labels, number)]
+    figure, axes = plt.subplots(1, 2, figsize=(11, 0.16 * len(labels) + 1.8), sharey=True)
+    for ax, weights, title in ((axes[0], trace.write_weights, "write weights $w^w_t$"),
+                               (axes[1], trace.read_weights, "read weights $w^r_t$")):
+        image = weights.sum(1)[:, slots].numpy()  # [steps, used slots]
+        ax.imshow(image, aspect="auto", cmap="viridis", vmin=0, vmax=max(1.0, float(image.max())), interpolation="nearest")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel(f"memory slot ({len(slots)} of {weights.shape[-1]} used)")
+        ax.set_xticks(range(0, len(slots), max(1, len(slots) // 10)))
+        ax.set_xticklabels([int(slots[i]) for i in range(0, len(slots), max(1, len(slots) // 10))], fontsize=7)
+    axes[0].set_yticks(range(len(rows)))
+    axes[0].set_yticklabels(rows, fontsize=6)
+    axes[0].set_ylabel("step: true label (presentation)")
+    correct = (trace.predictions == labels).numpy()
+    for step in np.flatnonzero(~correct):
+        axes[1].annotate("✗", (len(slots) - 0.5, step), xytext=(4, 0), textcoords="offset points", va="center",
+                         fontsize=6, color="red", annotation_clip=False)
+    figure.suptitle("One episode through the memory (red ✗: wrong prediction at that step)", fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def plot_memory(trace: MemoryTrace, step: int | None = None):
+    """The memory matrix M_t at one step (default: the last): the used rows, each labelled with the label of the
+    step that wrote to it most; rows holding one class share a colour."""
+    step = len(trace.episode.labels) - 1 if step is None else step
+    slots = _used_slots(trace)
+    holders = trace.holder(step)[slots]
+    memory = trace.memory[step][slots].numpy()  # [used slots, width]
+    figure, (ax, bar) = plt.subplots(1, 2, figsize=(8, 0.14 * len(slots) + 1.6), sharey=True,
+                                     gridspec_kw={"width_ratios": [12, 1]})
+    limit = float(np.abs(memory).max()) or 1.0
+    ax.imshow(memory, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+    ax.set_yticks(range(len(slots)))
+    ax.set_yticklabels([f"slot {int(s)}" for s in slots], fontsize=6)
+    ax.set_xlabel("memory width (what a row holds)")
+    ax.set_title(f"memory $M_t$ after step {step + 1} of {len(trace.episode.labels)}", fontsize=10)
+    colours = plt.get_cmap("tab10")
+    bar.imshow([[colours(int(h)) if h >= 0 else (1, 1, 1, 1)] for h in holders], aspect="auto", interpolation="nearest")
+    for row, holder in enumerate(holders):
+        if holder >= 0:
+            bar.text(0, row, str(int(holder)), ha="center", va="center", fontsize=6)
+    bar.set_xticks([])
+    bar.set_title("label", fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def plot_presentation_accuracy(results: dict, paper: dict | None = None):
+    """Accuracy by instance presentation for several learners ({name: PresentationAccuracy}) with 95% CIs, and
+    optionally published curves ({name: accuracies at PAPER_PRESENTATIONS}, dashed)."""
+    figure, ax = plt.subplots(figsize=(6.5, 3.6))
+    for name, result in results.items():
+        numbers = np.arange(1, result.instances + 1)
+        line, = ax.plot(numbers, 100 * result.mean, marker="o", label=f"{name}")
+        ax.fill_between(numbers, 100 * (result.mean - result.ci95), 100 * (result.mean + result.ci95),
+                        color=line.get_color(), alpha=0.2)
+    for name, values in (paper or {}).items():
+        ax.plot(PAPER_PRESENTATIONS, values, linestyle="--", marker=".", alpha=0.7, label=name)
+    first = next(iter(results.values()))
+    ax.axhline(100 / first.ways, color="gray", linewidth=1, linestyle=":", label="chance")
+    ax.set_xlabel("presentation of a class within the episode (1st, 2nd, ...)")
+    ax.set_ylabel("accuracy %")
+    ax.set_ylim(0, 100)
+    ax.set_xticks(np.arange(1, first.instances + 1))
+    ax.set_title(f"{first.ways} classes, {first.episodes} {first.split} episodes of {first.dataset}", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    return figure
+
+
+def plot_slow_and_fast(training: dict, result, names: tuple[str, str] = ("MANN", "LSTM")):
+    """Two time scales of learning. Left, slow: the 5-way 1-shot meta-validation accuracy (a class's 2nd
+    presentation) over meta-training episodes, as the weights change ({name: (episodes, accuracies)}).
+    Right, fast: within one episode of fixed weights, accuracy by presentation as the memory fills
+    ({name: PresentationAccuracy})."""
+    figure, (slow, fast) = plt.subplots(1, 2, figsize=(11, 3.4))
+    for name in names:
+        episodes, accuracies = training[name]
+        slow.plot(episodes, 100 * np.asarray(accuracies), marker=".", label=name)
+        fast.plot(np.arange(1, result[name].instances + 1), 100 * result[name].mean, marker="o", label=name)
+    slow.set_xlabel("meta-training episodes seen (weights change: slow, across tasks)")
+    slow.set_ylabel("meta-validation accuracy %")
+    fast.set_xlabel("presentation within one episode (memory changes: fast, within a task)")
+    fast.set_ylabel("test accuracy %")
+    for ax in (slow, fast):
+        ax.set_ylim(0, 100)
+        ax.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+class EpisodeStepper:
+    """Step through one test episode of a MANN and watch the memory change: the image shown at step t, the label
+    given with it (the previous step's), the prediction, and the write and read weights and memory rows so far."""
+
+    def __init__(self, learner, dataset, ways: int = 5, instances: int = 6, split: str = "test", seed: int = 0):
+        self.learner = learner
+        self.sequences = EpisodeSequences(dataset, split, ways=ways, instances=instances, seed=seed)
+        self.step = widgets.IntSlider(0, min=0, max=ways * instances - 1, description="step", continuous_update=False)
+        self.new_episode = widgets.Button(description="new episode", icon="refresh")
+        self.picture = widgets.Image(format="png")
+        self.note = widgets.HTML()
+        self.step.observe(lambda change: self.draw(), names="value")
+        self.new_episode.on_click(lambda button: self.restart())
+        self.widget = widgets.VBox([widgets.HBox([self.step, self.new_episode]), self.note, self.picture])
+        self.restart()
+
+    def restart(self):
+        self.trace = memory_trace(self.learner, self.sequences.sample())
+        self.draw()
+
+    def draw(self):
+        trace, step = self.trace, self.step.value
+        labels = trace.episode.labels
+        shown = "none (first step)" if step == 0 else str(int(labels[step - 1]))
+        predicted, true = int(trace.predictions[step]), int(labels[step])
+        verdict = "right" if predicted == true else "wrong"
+        self.note.value = html.escape(f"step {step + 1}: label shown with the image: {shown}; predicted {predicted}, "
+                                      f"true {true} ({verdict}); presentation {int(presentations(labels)[step])} "
+                                      f"of this class")
+        figure = self.figure(step)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=80)
+        plt.close(figure)
+        self.picture.value = buffer.getvalue()
+
+    def figure(self, step: int):
+        """The image at `step`, and the write weights, read weights and memory rows up to it."""
+        trace = self.trace
+        slots = _used_slots(trace)
+        figure, axes = plt.subplots(1, 4, figsize=(12, 3), gridspec_kw={"width_ratios": [1, 3, 3, 3]})
+        axes[0].imshow(trace.episode.images[step, 0].numpy(), cmap="gray_r", vmin=0, vmax=1)
+        axes[0].set_title(f"x_{step + 1}", fontsize=9)
+        axes[0].axis("off")
+        for ax, weights, title in ((axes[1], trace.write_weights, "writes so far"),
+                                   (axes[2], trace.read_weights, "reads so far")):
+            image = np.full((len(trace.episode.labels), len(slots)), np.nan)
+            image[:step + 1] = weights[:step + 1].sum(1)[:, slots].numpy()
+            ax.imshow(image, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
+            ax.axhline(step, color="red", linewidth=0.8)
+            ax.set_title(title, fontsize=9)
+            ax.set_xlabel("slot")
+            ax.set_ylabel("step")
+        memory = trace.memory[step][slots].numpy()
+        limit = float(np.abs(trace.memory[:, slots]).max()) or 1.0
+        axes[3].imshow(memory, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+        axes[3].set_title("memory rows now", fontsize=9)
+        axes[3].set_xlabel("width")
+        axes[3].set_ylabel("used slot")
+        figure.tight_layout()
+        return figure
+
+    def _ipython_display_(self):
+        display(self.widget)
