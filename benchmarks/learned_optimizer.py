@@ -41,15 +41,21 @@ def problems(name: str):
             for variant, options in variants.items()}
 
 
-def summary_row(name: str, lr, curve: torch.Tensor, horizon: int) -> str:
-    """Mean loss over steps 1..horizon (with a 95% CI over instances), and the final loss: mean, quartiles."""
+def summary_row(name: str, lr, curve: torch.Tensor, horizon: int, learned: torch.Tensor) -> str:
+    """Mean loss over steps 1..horizon (95% CI over instances), its paired difference from the learned optimizer's
+    on the same instances (95% CI), and the final loss: mean and quartiles."""
     per_instance = curve[1:horizon + 1].mean(0).double().numpy()  # [instances]
+    difference = per_instance - learned[1:horizon + 1].mean(0).double().numpy()  # [instances]
     final = curve[horizon].double().numpy()
-    ci = 1.96 * per_instance.std(ddof=1) / math.sqrt(len(per_instance)) if len(per_instance) > 1 else math.nan
     quartiles = np.percentile(final, [25, 50, 75])
     lr_text = "learned" if lr is None else f"{lr:.3g}"
-    return (f"| {name} | {lr_text} | {per_instance.mean():.4g} ± {ci:.2g} | {final.mean():.4g} | "
-            f"{quartiles[0]:.3g} / {quartiles[1]:.3g} / {quartiles[2]:.3g} |")
+    paired = "" if lr is None else f"{difference.mean():+.3g} ± {ci95(difference):.2g}"
+    return (f"| {name} | {lr_text} | {per_instance.mean():.4g} ± {ci95(per_instance):.2g} | {paired} | "
+            f"{final.mean():.4g} | {quartiles[0]:.3g} / {quartiles[1]:.3g} / {quartiles[2]:.3g} |")
+
+
+def ci95(values: np.ndarray) -> float:
+    return 1.96 * values.std(ddof=1) / math.sqrt(len(values)) if len(values) > 1 else math.nan
 
 
 def main(argv=None) -> int:
@@ -92,9 +98,11 @@ def main(argv=None) -> int:
                                                                                             dpi=110)
             lines += [f"## {title}", "",
                       "| optimizer | learning rate (tuned on training optimizees) | mean loss over steps 1..T "
-                      "(95% CI over instances) | final loss: mean | final loss: 25% / median / 75% |",
-                      "| --- | --- | --- | --- | --- |"]
-            lines += [summary_row(name, lr, curves[name], horizon) for name, (lr, _) in optimizers.items()]
+                      "(95% CI over instances) | minus the LSTM's, same instances (95% CI) | final loss: mean | "
+                      "final loss: 25% / median / 75% |",
+                      "| --- | --- | --- | --- | --- | --- |"]
+            lines += [summary_row(name, lr, curves[name], horizon, curves["LSTM optimizer"])
+                      for name, (lr, _) in optimizers.items()]
             lines += ["", f"![{title}]({figure_name})", ""]
     seconds = time.perf_counter() - started
     lines += [f"Total wall time {seconds / 60:.1f} minutes on a 2-core CPU shared with other jobs "
