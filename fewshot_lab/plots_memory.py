@@ -218,7 +218,7 @@ class EpisodeStepper:
             ax.set_xlabel("slot")
             ax.set_ylabel("step")
         memory = trace.memory[step][slots].numpy()
-        limit = float(np.abs(trace.memory[:, slots]).max()) or 1.0
+        limit = float(trace.memory[:, slots].abs().max()) or 1.0
         axes[3].imshow(memory, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
         axes[3].set_title("memory rows now", fontsize=9)
         axes[3].set_xlabel("width")

@@ -205,3 +205,26 @@ def test_cli_trains_a_mann_and_evaluate_reports_accuracy_by_presentation(tmp_pat
     assert main(["evaluate", str(out), "--episodes", "4"]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith("mann: ") and "accuracy by presentation" in printed and "10th" in printed
+
+
+def test_memory_figures_and_the_episode_stepper_draw_one_episode():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from fewshot_lab.plots_memory import (EpisodeStepper, memory_trace, plot_addressing, plot_memory,
+                                          plot_presentation_accuracy, plot_slow_and_fast)
+    learner, dataset = small("mann"), pattern_dataset()
+    trace = memory_trace(learner, EpisodeSequences(dataset, "test", ways=3, instances=4, seed=0).sample())
+    assert trace.read_weights.shape == (12, 2, 12) and trace.memory.shape == (12, 12, 6)
+    assert trace.predictions.shape == (12,) and set(trace.holder(11)) <= {-1, 0, 1, 2}
+    results = {name: small(name).accuracy_by_presentation(dataset, ways=3, instances=4, episodes=3, split="test")
+               for name in ("mann", "lstm")}
+    history = {"MANN": ([16, 32], [0.2, 0.4]), "LSTM": ([16, 32], [0.2, 0.3])}
+    by_name = {"MANN": results["mann"], "LSTM": results["lstm"]}
+    for figure in (plot_addressing(trace), plot_memory(trace, step=5), plot_presentation_accuracy(results),
+                   plot_slow_and_fast(history, by_name)):
+        assert figure.axes
+        plt.close(figure)
+    stepper = EpisodeStepper(learner, dataset, ways=3, instances=4)
+    stepper.step.value = 7
+    assert stepper.picture.value[:4] == b"\x89PNG" and "step 8" in stepper.note.value
