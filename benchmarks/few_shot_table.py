@@ -88,16 +88,23 @@ def main():
             for ways, shots in SETTINGS:
                 evaluate = ["evaluate", str(out), "--ways", str(ways), "--shots", str(shots),
                             "--episodes", str(arguments.episodes), "--json"]
-                text, seconds = run(evaluate)
-                record = json.loads(text)
-                cells.append(f"{100 * record['mean']:.1f} ± {100 * record['ci95']:.1f}")
+                cells.append(accuracy_cell(run(evaluate)[0]))
             print(f"| {method} | {training} | " + " | ".join(cells) + " |", flush=True)
-        print("\nTraining commands (evaluation: `fewshot-lab evaluate runs/NAME --ways W --shots S --episodes "
-              f"{arguments.episodes}`):\n")
-        for command in commands:
-            print(f"    {command}")
-        print()
+        print_commands(commands, f"fewshot-lab evaluate runs/NAME --ways W --shots S --episodes {arguments.episodes}")
     shutil.rmtree(runs)
+
+
+def accuracy_cell(evaluate_json: str) -> str:
+    """'97.1 ± 0.4' from the JSON line of `fewshot-lab evaluate --json`."""
+    record = json.loads(evaluate_json)
+    return f"{100 * record['mean']:.1f} ± {100 * record['ci95']:.1f}"
+
+
+def print_commands(commands: list[str], evaluation: str):
+    print(f"\nTraining commands (evaluation: `{evaluation}`):\n")
+    for command in commands:
+        print(f"    {command}")
+    print(flush=True)
 
 
 def _retag(run_folder: Path, method: str):

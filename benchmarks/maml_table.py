@@ -12,7 +12,6 @@ Evaluation: `fewshot-lab evaluate` on the test split, 15 queries, 600 tasks, see
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from few_shot_table import SETTINGS, run
+from few_shot_table import SETTINGS, accuracy_cell, print_commands, run
 from shared_data import use_shared_omniglot
 
 METHODS = {
@@ -71,14 +70,10 @@ def main():
                         continue
                     text, _ = run(["evaluate", str(out), "--ways", str(ways), "--shots", str(shots),
                                    "--episodes", str(arguments.episodes), "--inner-steps", "3", "--json"])
-                    record = json.loads(text)
-                    cells.append(f"{100 * record['mean']:.1f} ± {100 * record['ci95']:.1f}")
+                    cells.append(accuracy_cell(text))
             print(f"| {method} | {', '.join(times)} | " + " | ".join(cells) + " |", flush=True)
-        print("\nTraining commands (evaluation: `fewshot-lab evaluate runs/NAME --ways W --shots S --episodes "
-              f"{arguments.episodes} --inner-steps 3`):\n")
-        for command in commands:
-            print(f"    {command}")
-        print(flush=True)
+        print_commands(commands, f"fewshot-lab evaluate runs/NAME --ways W --shots S --episodes {arguments.episodes} "
+                                 f"--inner-steps 3")
     shutil.rmtree(runs)
 
 
