@@ -61,6 +61,12 @@ def _train(arguments) -> int:
     backbone = arguments.backbone or ("mlp" if regression else "conv4")
     learner = build_learner(arguments.method, backbone=backbone, in_channels=channels, image_size=size,
                             **learner_options)
+    if arguments.init is not None:
+        if arguments.resume:
+            raise ValueError("--init starts a new run from another run's embedding; --resume continues a run with its "
+                             "own weights: give one of them")
+        from fewshot_lab.saved import copy_embedding
+        copy_embedding(learner, arguments.init)
     steps = arguments.steps
     if steps is None and arguments.max_minutes is None:
         steps = 1000
@@ -111,6 +117,34 @@ def _evaluate(arguments) -> int:
     return 0
 
 
+def _compare(arguments) -> int:
+    from fewshot_lab.compare import compare, read_comparison, write_comparison
+    from fewshot_lab.plots_compare import save_accuracy_against_training_time
+
+    if arguments.from_results and arguments.runs:
+        raise ValueError("give run folders to evaluate, or --from-results to rebuild the table, not both")
+    if arguments.from_results:
+        comparison = read_comparison(arguments.from_results)
+    else:
+        settings = [_setting(text) for text in arguments.settings]
+        comparison = compare(arguments.runs, settings, dataset=arguments.dataset, episodes=arguments.episodes,
+                             queries=arguments.queries, seed=arguments.seed, device=arguments.device)
+        comparison.command = "fewshot-lab " + " ".join(sys.argv[1:]) if arguments.record_command else ""
+    table, record = write_comparison(comparison, arguments.out)
+    written = [str(table), str(record)]
+    if arguments.figure:
+        written.append(str(save_accuracy_against_training_time(comparison, arguments.figure)))
+    print(f"compared {len(dict.fromkeys(cell.run for cell in comparison.cells))} runs; wrote {', '.join(written)}")
+    return 0
+
+
+def _setting(text: str) -> tuple[int, int]:
+    ways, _, shots = text.partition("x")
+    if not (ways.isdigit() and shots.isdigit()):
+        raise ValueError(f"a setting is WAYSxSHOTS, such as 5x1 or 20x5; got {text!r}")
+    return int(ways), int(shots)
+
+
 def _task_arguments(parser, ways=5, shots=1, queries=15):
     parser.add_argument("--ways", type=int, default=ways, help=f"classes per task (default {ways})")
     parser.add_argument("--shots", type=int, default=shots, help=f"support images per class (default {shots})")
@@ -156,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
         method_options.add_argument("--" + name.replace("_", "-"), type=kind, default=None, help=help_text)
     train.add_argument("--out", required=True, help="run folder for checkpoints")
     train.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    train.add_argument("--init", default=None, metavar="RUN",
+                       help="start the embedding from that of a saved run with the same backbone, e.g. a knn run's "
+                            "pretrained one (pretrain, then meta-train)")
     train.set_defaults(handler=_train)
 
     evaluation = commands.add_parser("evaluate", help="score a saved learner on seeded test tasks",
@@ -172,6 +209,26 @@ def build_parser() -> argparse.ArgumentParser:
                             help="gradient steps when adapting to a task (MAML family; default: as trained)")
     evaluation.add_argument("--json", action="store_true", help="print JSON for machines")
     evaluation.set_defaults(handler=_evaluate)
+
+    comparison = commands.add_parser("compare", help="score several saved runs on the same seeded test tasks",
+                                     description="Score run folders on identical seeded test tasks at each setting: "
+                                                 "accuracy (95%% CI), meta-training time, adaptation time per task "
+                                                 "and peak memory; writes a markdown table and its JSON record.")
+    comparison.add_argument("runs", nargs="*", help="run folders written by train")
+    comparison.add_argument("--from-results", default=None, metavar="JSON",
+                            help="rebuild the table (and figure) from a recorded comparison instead of evaluating")
+    comparison.add_argument("--settings", nargs="+", default=["5x1", "5x5", "20x1", "20x5"], metavar="WAYSxSHOTS",
+                            help="ways and shots of the test tasks (default 5x1 5x5 20x1 20x5)")
+    comparison.add_argument("--dataset", default=None, help="dataset to test on (default: each run's own)")
+    comparison.add_argument("--episodes", type=int, default=600, help="test tasks per setting (default 600)")
+    comparison.add_argument("--queries", type=int, default=15, help="query images per class (default 15)")
+    comparison.add_argument("--seed", type=int, default=0, help="seed of the test tasks (default 0)")
+    comparison.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    comparison.add_argument("--out", required=True, help="markdown table to write (.md); the JSON goes beside it")
+    comparison.add_argument("--figure", default=None, help="also draw accuracy against meta-training time (.png)")
+    comparison.add_argument("--no-record-command", dest="record_command", action="store_false",
+                            help="leave the command line out of the table")
+    comparison.set_defaults(handler=_compare)
     return parser
 
 

@@ -36,6 +36,29 @@ def load(run, checkpoint: str = "best", device=None) -> "SavedLearner":
     return SavedLearner(learner, payload["dataset"], payload.get("training"))
 
 
+def copy_embedding(learner, run, checkpoint: str = "best") -> None:
+    """Start `learner` from the embedding f of a saved run: copy the weights (and batch-norm statistics) of the
+    run's `embedding` into `learner.embedding`, in place.
+
+    The pretrain-then-meta-train recipe (Chen et al. 2021, "Meta-Baseline"): train f by ordinary classification
+    over all meta-train classes (`fewshot-lab train --method knn`), then meta-train a ProtoNet, MAML, ... from it.
+    `run` is a run folder, a checkpoint file, or a learner. The two embeddings must have the same architecture.
+    """
+    source = run if isinstance(run, torch.nn.Module) else load(run, checkpoint=checkpoint, device="cpu").learner
+    for role, model in (("the learner to start", learner), ("the saved learner", source)):
+        if not isinstance(getattr(model, "embedding", None), torch.nn.Module):
+            raise ValueError(f"{role} ({getattr(model, 'method', type(model).__name__)}) has no embedding network "
+                             f"to copy")
+    theirs, ours = source.embedding.state_dict(), learner.embedding.state_dict()
+    if {name: tuple(t.shape) for name, t in theirs.items()} != {name: tuple(t.shape) for name, t in ours.items()}:
+        described = getattr(source, "saved_config", None) or {}
+        raise ValueError(f"the embedding of {run if not isinstance(run, torch.nn.Module) else 'the saved learner'} "
+                         f"(a {source.method} learner, backbone {described.get('backbone', '?')}) has another "
+                         f"architecture than this {learner.method} learner's; start from a run with the same "
+                         f"backbone and image size")
+    learner.embedding.load_state_dict(theirs)
+
+
 class SavedLearner:
     def __init__(self, learner, dataset: dict, training: dict | None):
         self.learner = learner

@@ -85,3 +85,22 @@ def test_saved_learner_refuses_bad_input(trained_run):
         learner.predict([np.zeros((28, 28))], ["a"], [picture])
     with pytest.raises(ValueError, match="checkpoint must be 'best' or 'last'"):
         load(trained_run, checkpoint="first")
+
+
+def test_init_starts_the_embedding_from_a_saved_run(trained_run, tmp_path, capsys):
+    from fewshot_lab.methods import build_learner
+    from fewshot_lab.saved import copy_embedding
+    saved = load(trained_run).learner
+    learner = build_learner("maml", backbone="conv4-small", features=saved.embedding(torch.zeros(1, 1, 28, 28)).shape[1])
+    copy_embedding(learner, trained_run)
+    for name, tensor in saved.embedding.state_dict().items():
+        assert torch.equal(learner.embedding.state_dict()[name], tensor), name
+    with pytest.raises(ValueError, match="another architecture"):
+        copy_embedding(build_learner("protonet", backbone="conv4"), trained_run)
+    out = tmp_path / "from_proto"
+    assert main(["train", "--method", "protonet", "--dataset", "glyphs", "--init", str(trained_run),
+                 "--out", str(out), "--steps", "5"]) == 2  # conv4 by default: not the run's conv4-small
+    assert "another architecture" in capsys.readouterr().err and not out.exists()
+    assert main(["train", "--method", "protonet", "--dataset", "glyphs", "--backbone", "conv4-small", "--init",
+                 str(trained_run), "--resume", "--out", str(out)]) == 2
+    assert "give one of them" in capsys.readouterr().err and not out.exists()
