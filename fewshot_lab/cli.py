@@ -23,7 +23,8 @@ METHOD_OPTIONS = {
     "inner_steps": (int, "gradient steps of the inner loop (MAML family)"),
     "inner_lr": (float, "learning rate of the inner loop (MAML family)"),
     "instances": (int, "drawings of each class per training sequence (mann, lstm; default 10)"),
-    "encoder": (str, "image encoder: conv or pixels (mann, lstm; default conv)"),
+    "encoder": (str, "image encoder: pixels, conv or conv4 (mann, lstm; default pixels)"),
+    "freeze_encoder": (bool, "keep the conv/conv4 encoder fixed, e.g. as pretrained by --init (mann, lstm)"),
 }
 
 
@@ -52,6 +53,10 @@ def _train(arguments) -> int:
     augment = AUGMENTATIONS[arguments.augment or ("none" if regression else "all")]
     learner_options = {name: getattr(arguments, name) for name in METHOD_OPTIONS
                        if getattr(arguments, name) is not None}
+    if learner_options.get("freeze_encoder") and augment is not None and augment.moves_images:
+        raise ValueError(f"--freeze-encoder trains on the codes of the drawings, computed once; --augment "
+                         f"{arguments.augment or 'all'} moves the images, which the codes cannot follow: "
+                         f"give --augment rotations or none")
     if arguments.method in ("knn", "finetune"):  # their pretraining head covers every (augmented) meta-train class
         training_data = augment.training_dataset(dataset) if augment is not None else dataset
         learner_options["train_classes"] = len(training_data.splits["train"])
@@ -129,7 +134,6 @@ def _compare(arguments) -> int:
         settings = [_setting(text) for text in arguments.settings]
         comparison = compare(arguments.runs, settings, dataset=arguments.dataset, episodes=arguments.episodes,
                              queries=arguments.queries, seed=arguments.seed, device=arguments.device)
-        comparison.command = "fewshot-lab " + " ".join(sys.argv[1:]) if arguments.record_command else ""
     table, record = write_comparison(comparison, arguments.out)
     written = [str(table), str(record)]
     if arguments.figure:
@@ -187,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "(the default for regression)")
     method_options = train.add_argument_group("method options (only for the methods that take them)")
     for name, (kind, help_text) in METHOD_OPTIONS.items():
-        method_options.add_argument("--" + name.replace("_", "-"), type=kind, default=None, help=help_text)
+        kind_or_flag = {"action": "store_true"} if kind is bool else {"type": kind}
+        method_options.add_argument("--" + name.replace("_", "-"), default=None, help=help_text, **kind_or_flag)
     train.add_argument("--out", required=True, help="run folder for checkpoints")
     train.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     train.add_argument("--init", default=None, metavar="RUN",
@@ -226,8 +231,6 @@ def build_parser() -> argparse.ArgumentParser:
     comparison.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     comparison.add_argument("--out", required=True, help="markdown table to write (.md); the JSON goes beside it")
     comparison.add_argument("--figure", default=None, help="also draw accuracy against meta-training time (.png)")
-    comparison.add_argument("--no-record-command", dest="record_command", action="store_false",
-                            help="leave the command line out of the table")
     comparison.set_defaults(handler=_compare)
     return parser
 

@@ -1,0 +1,78 @@
+"""fewshot-lab compare: every run on identical seeded tasks, a table rebuilt from its JSON, clear refusals."""
+import json
+
+import pytest
+
+from fewshot_lab.cli import main
+from fewshot_lab.compare import TimedLearner, compare, markdown_table, read_comparison
+from fewshot_lab.evaluation import evaluate
+from fewshot_lab.saved import load
+
+TINY = ["--dataset", "glyphs", "--backbone", "conv4-small", "--ways", "5", "--queries", "5", "--augment", "none",
+        "--val-every", "10", "--val-episodes", "5"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, glyphs_dataset):
+    """Two tiny trained runs: ProtoNet and ANIL (a 5-way head: it cannot take 20-way tasks)."""
+    folder = tmp_path_factory.mktemp("runs")
+    for method, steps in (("protonet", 20), ("anil", 10)):
+        assert main(["train", "--method", method, *TINY, "--steps", str(steps), "--out", str(folder / method)]) == 0
+    return folder / "protonet", folder / "anil"
+
+
+def test_two_methods_are_scored_on_identical_tasks(runs, glyphs_dataset):
+    fingerprints, accuracies = [], []
+    for run in runs:
+        timed = TimedLearner(load(run).learner)
+        accuracies.append(evaluate(timed, glyphs_dataset, ways=5, shots=1, queries=5, episodes=6).mean)
+        fingerprints.append(timed.fingerprint.hexdigest())
+        assert len(timed.seconds) == 6 and min(timed.seconds) > 0
+    assert fingerprints[0] == fingerprints[1]
+    other_seed = TimedLearner(load(runs[0]).learner)
+    evaluate(other_seed, glyphs_dataset, ways=5, shots=1, queries=5, episodes=6, seed=1)
+    assert other_seed.fingerprint.hexdigest() != fingerprints[0]
+    assert accuracies[0] == evaluate(load(runs[0]).learner, glyphs_dataset, ways=5, shots=1, queries=5, episodes=6).mean
+
+
+def test_compare_writes_the_table_and_rebuilds_it_from_json(runs, tmp_path, capsys):
+    out = tmp_path / "table.md"
+    assert main(["compare", *map(str, runs), "--settings", "5x1", "20x1", "--episodes", "8", "--queries", "3",
+                 "--out", str(out), "--figure", str(tmp_path / "figure.png")]) == 0
+    assert "compared 2 runs" in capsys.readouterr().out
+    record = json.loads(out.with_suffix(".json").read_text())
+    cells = {(cell["method"], cell["ways"]): cell for cell in record["cells"]}
+    assert set(cells) == {("protonet", 5), ("protonet", 20), ("anil", 5), ("anil", 20)}
+    assert cells["protonet", 5]["tasks_fingerprint"] == cells["anil", 5]["tasks_fingerprint"]
+    assert "5-way head" in cells["anil", 20]["skipped"] and not cells["protonet", 20]["skipped"]
+    for key in (("protonet", 5), ("anil", 5), ("protonet", 20)):
+        cell = cells[key]
+        assert 0 <= cell["accuracy"] <= 1 and cell["ci95"] > 0 and cell["adapt_ms"] > 0
+        assert cell["training_steps"] == {"protonet": 20, "anil": 10}[key[0]] and cell["training_seconds"] > 0
+        assert cell["peak_memory_mb"] == cell["peak_memory_mb"]  # measured (not nan) on Linux
+    table = out.read_text()
+    assert "## glyphs" in table and "| protonet | protonet | 20 steps" in table and "n/a (this anil learner" in table
+    assert f"{100 * cells['protonet', 5]['accuracy']:.1f} ± {100 * cells['protonet', 5]['ci95']:.1f}" in table
+    assert (tmp_path / "figure.png").stat().st_size > 1000
+    rebuilt = tmp_path / "rebuilt.md"
+    assert main(["compare", "--from-results", str(out.with_suffix(".json")), "--out", str(rebuilt)]) == 0
+    assert rebuilt.read_text() == table
+    assert markdown_table(read_comparison(out.with_suffix(".json"))) == table
+
+
+def test_a_folder_that_is_not_a_run_is_refused_and_nothing_is_written(runs, tmp_path, capsys):
+    empty = tmp_path / "not_a_run"
+    empty.mkdir()
+    out = tmp_path / "results" / "table.md"
+    assert main(["compare", str(runs[0]), str(empty), "--episodes", "4", "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "is not a run folder: it has no last.pt" in error and str(empty) in error
+    assert main(["compare", str(tmp_path / "missing"), "--out", str(out)]) == 2
+    assert "no run folder at" in capsys.readouterr().err
+    assert main(["compare", "--from-results", str(runs[0] / "last.pt"), "--out", str(out)]) == 2
+    assert "is not JSON" in capsys.readouterr().err
+    assert main(["compare", str(runs[0]), "--settings", "5-1", "--out", str(out)]) == 2
+    assert "WAYSxSHOTS" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
+    with pytest.raises(ValueError, match="at least one run"):
+        compare([])
