@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 
@@ -88,9 +89,9 @@ def as_tensor(answer, what: str) -> torch.Tensor:
     """The answer as a tensor (numbers and lists are accepted), or a Mistake saying what it was."""
     if isinstance(answer, torch.Tensor):
         return answer
-    if isinstance(answer, (int, float, list, tuple)) and not isinstance(answer, bool):
+    if isinstance(answer, (int, float, list, tuple, np.ndarray, np.number)) and not isinstance(answer, bool):
         try:
-            return torch.as_tensor(answer, dtype=torch.float64)
+            return torch.as_tensor(np.asarray(answer, dtype=np.float64))
         except (TypeError, ValueError):
             pass
     raise Mistake(f"{what} should be a tensor or a number, got {type(answer).__name__}")
@@ -106,20 +107,21 @@ def matches(answer: torch.Tensor, expected: torch.Tensor, atol: float, rtol: flo
 def expect(answer, expected, what: str, mistakes: dict | None = None, atol: float = 1e-5, rtol: float = 1e-4):
     """Raise a Mistake unless `answer` has the shape and, within the tolerance, the values of `expected`.
 
-    mistakes: {hint: wrong answer}, typical wrong answers; an answer that equals one gets that hint as the
-    message, and an answer of the wrong shape gets the hint of a mistake of that shape after the shapes.
+    mistakes: {hint: wrong answer}, typical wrong answers. An answer of the right shape that equals one gets
+    that hint as the message; an answer of the wrong shape gets both shapes, then the hint of the mistake it
+    equals, or else of a mistake of its shape.
     """
     answer, expected = as_tensor(answer, what), as_tensor(expected, what)
     if matches(answer, expected, atol, rtol):
         return
     mistakes = {hint: as_tensor(wrong, what) for hint, wrong in (mistakes or {}).items()}
-    for hint, wrong in mistakes.items():
-        if matches(answer, wrong, atol, rtol):
-            raise Mistake(hint)
+    matched = [hint for hint, wrong in mistakes.items() if matches(answer, wrong, atol, rtol)]
+    if matched and answer.shape == expected.shape:
+        raise Mistake(matched[0])
     if answer.shape != expected.shape:
-        hints = [hint for hint, wrong in mistakes.items() if wrong.shape == answer.shape]
+        hints = matched or [hint for hint, wrong in mistakes.items() if wrong.shape == answer.shape]
         raise Mistake(f"the shape of {what} is {shape_of(answer)}; expected {shape_of(expected)}." +
-                      (f" {hints[0]}" if hints else ""))
+                      (f" {hints[0][0].upper()}{hints[0][1:]}" if hints else ""))
     if not torch.isfinite(answer).all():
         raise Mistake(f"there are NaN or infinite values in {what}: look for a division by zero or the log of 0")
     difference = (answer.detach().double() - expected.detach().double()).abs()
