@@ -134,6 +134,8 @@ def _compare(arguments) -> int:
         settings = [_setting(text) for text in arguments.settings]
         comparison = compare(arguments.runs, settings, dataset=arguments.dataset, episodes=arguments.episodes,
                              queries=arguments.queries, seed=arguments.seed, device=arguments.device)
+    if arguments.note is not None:
+        comparison.note = arguments.note
     table, record = write_comparison(comparison, arguments.out)
     written = [str(table), str(record)]
     if arguments.figure:
@@ -231,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     comparison.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     comparison.add_argument("--out", required=True, help="markdown table to write (.md); the JSON goes beside it")
     comparison.add_argument("--figure", default=None, help="also draw accuracy against meta-training time (.png)")
+    comparison.add_argument("--note", default=None, help="a sentence printed under the table's protocol (kept in the JSON)")
     comparison.set_defaults(handler=_compare)
     return parser
 

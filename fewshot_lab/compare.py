@@ -16,12 +16,14 @@ What each column measures:
   whatever machine and load it ran; the table says so).
 - adaptation time per task: the median over tasks of adapt(support) + scoring the queries, in milliseconds.
 - peak memory: on CUDA, torch.cuda.max_memory_allocated above what was allocated before the evaluation; on a
-  CPU, the peak resident set size of the process above its value before the evaluation, sampled every
-  2 ms from /proc/self/statm (Linux; nan elsewhere). The CPU figure includes the allocator's slack and is
-  coarse (a few MB), but it orders methods that keep a graph or a memory against those that do not.
+  CPU, the peak resident set size of the process above its value before the evaluation (after handing the C
+  allocator's free memory back with glibc's malloc_trim, so that reused memory counts), sampled every 2 ms
+  from /proc/self/statm (Linux; nan elsewhere). The CPU figure is coarse (a few MB), but it orders methods
+  that keep a graph or a memory against those that do not.
 """
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import math
@@ -73,6 +75,7 @@ class Comparison:
     hardware: str = ""
     memory: str = ""
     command: str = ""
+    note: str = ""  # what a reader must know, e.g. that a table is a short version of the full run
 
     def to_dict(self) -> dict:
         return {"format": FORMAT, **asdict(self)}
@@ -214,8 +217,8 @@ def _synchronise(device: torch.device):
 MEMORY_NOTE = {
     "cuda": "peak CUDA memory allocated during the evaluation, above what was allocated before it "
             "(torch.cuda.max_memory_allocated)",
-    "cpu": "peak resident set size of the process during the evaluation, above its value before it, sampled every "
-           "2 ms from /proc/self/statm (coarse: includes the allocator's slack)",
+    "cpu": "peak resident set size of the process during the evaluation, above its value before it (after glibc's "
+           "malloc_trim), sampled every 2 ms from /proc/self/statm (coarse: a few MB)",
 }
 
 
@@ -231,6 +234,7 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats(self.device)
             self.start = torch.cuda.memory_allocated(self.device)
         elif _resident_bytes() is not None:
+            _return_free_memory()
             self.start = self.peak = _resident_bytes()
             self.stop = threading.Event()
             self.sampler = threading.Thread(target=self._sample, daemon=True)
@@ -249,6 +253,15 @@ class PeakMemory:
             self.sampler.join()
             self.peak_mb = (max(self.peak, _resident_bytes()) - self.start) / 2 ** 20
         return False
+
+
+def _return_free_memory():
+    """Hand the C allocator's free memory back to the system (glibc's malloc_trim), so that memory a block reuses
+    shows as growth of the resident set rather than hiding in what earlier blocks freed."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _resident_bytes() -> int | None:
@@ -283,6 +296,8 @@ def markdown_table(comparison: Comparison) -> str:
              f"Meta-training time: as recorded in each run's history, on the machine and load it was trained on.  "]
     if comparison.command:
         lines.append(f"Command: `{comparison.command}`  ")
+    if comparison.note:
+        lines.append(f"Note: {comparison.note}  ")
     for dataset in dict.fromkeys(cell.dataset for cell in comparison.cells):
         lines += ["", f"## {dataset}", "",
                   "| run | method | meta-training | setting | accuracy (%) | adaptation (ms/task) | peak memory (MB) |",

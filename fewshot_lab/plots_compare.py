@@ -22,12 +22,12 @@ def plot_accuracy_against_training_time(comparison, ways: int | None = None, sho
         raise ValueError(f"no run was scored at {ways}-way {shots}-shot; the comparison has {', '.join(settings)}")
     datasets = list(dict.fromkeys(cell.dataset for cell in cells))
     figure, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets), 3.8), squeeze=False, sharey=True)
-    colours = plt.get_cmap("tab20")
+    colours = plt.get_cmap("tab10")
     methods = list(dict.fromkeys(cell.method for cell in cells))
     for ax, dataset in zip(axes[0], datasets):
         for cell in (cell for cell in cells if cell.dataset == dataset):
             minutes = max(cell.training_seconds / 60, 1e-2)
-            colour = colours(methods.index(cell.method) % 20)
+            colour = colours(methods.index(cell.method) % 10)
             ax.errorbar(minutes, 100 * cell.accuracy, yerr=100 * cell.ci95, fmt="o", color=colour, capsize=3)
             ax.annotate(cell.run, (minutes, 100 * cell.accuracy), textcoords="offset points", xytext=(5, 4),
                         fontsize=8, color=colour)

@@ -58,6 +58,9 @@ def test_compare_writes_the_table_and_rebuilds_it_from_json(runs, tmp_path, caps
     assert main(["compare", "--from-results", str(out.with_suffix(".json")), "--out", str(rebuilt)]) == 0
     assert rebuilt.read_text() == table
     assert markdown_table(read_comparison(out.with_suffix(".json"))) == table
+    noted = tmp_path / "noted.md"
+    assert main(["compare", "--from-results", str(out.with_suffix(".json")), "--note", "a short run", "--out", str(noted)]) == 0
+    assert "Note: a short run" in noted.read_text() and read_comparison(noted.with_suffix(".json")).note == "a short run"
 
 
 def test_a_folder_that_is_not_a_run_is_refused_and_nothing_is_written(runs, tmp_path, capsys):
