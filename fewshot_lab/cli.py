@@ -41,6 +41,8 @@ def _datasets(arguments) -> int:
 
 
 def _train(arguments) -> int:
+    import torch
+
     from fewshot_lab.data import load_dataset
     from fewshot_lab.engine import meta_train
     from fewshot_lab.methods import build_learner, learner_class
@@ -64,6 +66,7 @@ def _train(arguments) -> int:
         learner_options["ways"] = 1 if regression else arguments.ways
     channels, size = (1, 1) if regression else dataset.image_shape[:2]  # regression inputs: one number each
     backbone = arguments.backbone or ("mlp" if regression else "conv4")
+    torch.manual_seed(arguments.seed)  # the initial weights too, so that a command gives the same run every time
     learner = build_learner(arguments.method, backbone=backbone, in_channels=channels, image_size=size,
                             **learner_options)
     if arguments.init is not None:

@@ -144,9 +144,10 @@ def plot_presentation_accuracy(results: dict, paper: dict | None = None):
     return figure
 
 
-def plot_slow_and_fast(training: dict, result, names: tuple[str, str] = ("MANN", "LSTM")):
-    """Two time scales of learning. Left, slow: the 5-way 1-shot meta-validation accuracy (a class's 2nd
-    presentation) over meta-training episodes, as the weights change ({name: (episodes, accuracies)}).
+def plot_slow_and_fast(training: dict, result, names: tuple[str, str] = ("MANN", "LSTM"),
+                       slow_measure: str = "meta-validation accuracy %"):
+    """Two time scales of learning. Left, slow: an accuracy over meta-training episodes, as the weights change
+    ({name: (episodes, accuracies)}; `slow_measure` names it, e.g. the 5-way 1-shot meta-validation accuracy).
     Right, fast: within one episode of fixed weights, accuracy by presentation as the memory fills
     ({name: PresentationAccuracy})."""
     figure, (slow, fast) = plt.subplots(1, 2, figsize=(11, 3.4))
@@ -155,7 +156,7 @@ def plot_slow_and_fast(training: dict, result, names: tuple[str, str] = ("MANN",
         slow.plot(episodes, 100 * np.asarray(accuracies), marker=".", label=name)
         fast.plot(np.arange(1, result[name].instances + 1), 100 * result[name].mean, marker="o", label=name)
     slow.set_xlabel("meta-training episodes seen (weights change: slow, across tasks)")
-    slow.set_ylabel("meta-validation accuracy %")
+    slow.set_ylabel(slow_measure)
     fast.set_xlabel("presentation within one episode (memory changes: fast, within a task)")
     fast.set_ylabel("test accuracy %")
     for ax in (slow, fast):

@@ -181,10 +181,52 @@ def test_adapt_labels_each_query_on_its_own_from_the_support_sequence(method):
 def test_episodes_need_enough_label_slots_and_encoders_are_named():
     with pytest.raises(ValueError, match="need 15 label slots.*build it with ways=15"):
         small("mann").training_stream(pattern_dataset(), ways=15, shots=1, queries=1, meta_batch=1, seed=0)
-    with pytest.raises(ValueError, match="encoder must be one of conv, pixels"):
+    with pytest.raises(ValueError, match="encoder must be one of conv, conv4, pixels"):
         MemoryAugmentedNetwork(encoder="resnet")
+    with pytest.raises(ValueError, match="freeze_encoder applies to a learned encoder"):
+        MemoryAugmentedNetwork(encoder="pixels", freeze_encoder=True)
     with pytest.raises(ValueError, match="heads must be between 1"):
         LRUAMemory(slots=4, heads=5)
+
+
+@pytest.mark.parametrize("method", LEARNERS)
+def test_a_frozen_pretrained_conv4_encoder_trains_on_precomputed_codes(method):
+    from fewshot_lab.saved import copy_embedding
+    from fewshot_lab.backbones import conv4
+    pretrained = torch.nn.Module()
+    pretrained.embedding = conv4()  # what --init RUN copies from a saved run
+    with torch.no_grad():
+        for parameter in pretrained.embedding.parameters():
+            parameter.normal_()
+    learner = small(method, encoder="conv4", freeze_encoder=True)
+    copy_embedding(learner, pretrained)
+    frozen = {name: tensor.clone() for name, tensor in learner.embedding.state_dict().items()}
+    dataset = pattern_dataset()
+    batch = learner.training_stream(dataset, ways=3, shots=1, queries=1, meta_batch=2, seed=0).sample()
+    assert batch.images.shape == (2, 30, 64)  # codes, not images
+    learner.eval()
+    with torch.no_grad():
+        expected = learner.encode(dataset.as_float(batch.indices.flatten())).view(2, 30, 64)
+    assert torch.allclose(batch.images, expected, atol=1e-5)
+    assert torch.allclose(expected.norm(dim=-1), torch.full((2, 30), 8.0))  # length sqrt(64)
+    learner.train()
+    assert not learner.embedding.training  # batch-norm statistics stay the pretrained ones
+    optimizer = torch.optim.Adam(learner.parameters(), lr=1e-2)
+    loss = learner.training_loss(batch)[0]
+    loss.backward()
+    optimizer.step()
+    assert all(parameter.grad is None for parameter in learner.embedding.parameters())
+    assert learner.controller.weight_ih.grad.abs().sum() > 0
+    learner.adapt(dataset.as_float(batch.indices[0, :3]), torch.arange(3))  # images still work outside training
+    for name, tensor in learner.embedding.state_dict().items():
+        assert torch.equal(tensor, frozen[name]), name
+
+
+def test_cli_refuses_a_frozen_encoder_with_augmentation_that_moves_images(tmp_path, capsys):
+    assert main(["train", "--method", "mann", "--dataset", "glyphs", "--steps", "1", "--encoder", "conv4",
+                 "--freeze-encoder", "--augment", "all", "--out", str(tmp_path / "mann")]) == 2
+    assert "--freeze-encoder trains on the codes" in capsys.readouterr().err
+    assert not (tmp_path / "mann").exists()
 
 
 @pytest.mark.parametrize("method", LEARNERS)

@@ -19,10 +19,18 @@ must learn *how* to bind an image to the label shown one step later, and to look
 The LSTM baseline is the same network without memory: its only store is the controller's cell state.
 
 Sizes follow the paper: controller 200 units, memory 128 x 40, 4 read heads, usage decay gamma = 0.95.
-e(x) is the image resized to 20 x 20 pixels and flattened (encoder="pixels", the default, the paper's input)
-or a small convolutional encoder trained with the rest (encoder="conv": three stride-2 layers, cheap enough
-for 16 episodes of 50 images per step on a CPU; in our short runs it learned more slowly than pixels,
-results/mann_omniglot_small.md). build_learner's backbone is not used. The key strengths beta_t start near
+e(x) is one of
+- encoder="pixels" (the default, the paper's input): the image resized to 20 x 20 pixels and flattened;
+- encoder="conv": a small convolutional encoder trained with the rest (three stride-2 layers, cheap enough
+  for 16 episodes of 50 images per step on a CPU; in our short runs it learned more slowly than pixels);
+- encoder="conv4": the standard conv4 backbone (fewshot_lab.backbones), its 64 features scaled to length 8
+  (entries of root mean square 1), meant to start from a pretrained embedding (`fewshot-lab train ...
+  --init RUN` copies a saved run's `embedding`, e.g. of a k-NN run trained by classification over the
+  meta-train classes) and, with freeze_encoder=True, kept fixed. This changes e(x) only, not the memory:
+  the controller still has to learn to bind a code to the label shown one step later and to find it again.
+  A frozen encoder is a fixed function of the image, so training computes the codes of every training image
+  once and unrolls the sequences on them (the CLI refuses image-moving augmentation, which codes cannot follow).
+results/mann_omniglot_small.md compares the encoders. build_learner's backbone is not used. The key strengths beta_t start near
 11 (the bias of their output is 10), so that the first reads are already sharp: with beta = 1 a softmax over
 128 cosines is almost flat, and training sat at chance much longer in our runs.
 
@@ -38,16 +46,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from fewshot_lab.data.sequences import EpisodeSequences, presentations
+from fewshot_lab.backbones import conv4
+from fewshot_lab.data.sequences import EpisodeSequences, SequenceEpisode, presentations
 from fewshot_lab.data.tasks import MetaBatches
 from fewshot_lab.evaluation import confidence_interval
 from fewshot_lab.learner import Learner, evaluation_mode
 from fewshot_lab.methods.memory import LRUAMemory
 
-ENCODERS = ("conv", "pixels")
+ENCODERS = ("conv", "conv4", "pixels")
 PIXEL_SIDE = 20  # the paper's images: 20 x 20 pixels, flattened
 STRENGTH_BIAS = 10.0  # initial bias of the key strengths' output (see the module docstring)
 CONV_FEATURES = 32 * 4 * 4
+CONV4_FEATURES = 64  # conv4 on 28 x 28 images: 64 channels x 1 x 1
+CODE_BATCH = 1000  # images encoded at once when a frozen encoder precomputes the training codes
 
 
 def small_conv() -> nn.Sequential:
@@ -123,29 +134,48 @@ class SequenceLearner(Learner):
     embedding: ignored (build_learner passes every method its backbone); the encoder is chosen by `encoder`.
     ways: label slots, the size of the one-hot label input and of the output; an episode may have fewer classes.
     instances: drawings of each class per training episode (the sequence has ways * instances steps).
-    encoder: "pixels" (images resized to 20 x 20, flattened) or "conv" (small_conv, trained with the rest).
-    Both take 1-channel images (Omniglot, glyphs).
+    encoder: "pixels" (images resized to 20 x 20, flattened), "conv" (small_conv, trained with the rest) or
+    "conv4" (the standard backbone, codes of length 8). All take 1-channel images (Omniglot, glyphs); conv4
+    takes 28 x 28 ones.
+    freeze_encoder: keep the conv or conv4 encoder fixed (start it from a pretrained run with --init);
+    training then runs on precomputed codes.
     """
 
     def __init__(self, embedding: nn.Module | None = None, ways: int = 5, instances: int = 10,
-                 encoder: str = "pixels"):
+                 encoder: str = "pixels", freeze_encoder: bool = False):
         super().__init__()
         if encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, got {encoder!r}")
+        if freeze_encoder and encoder == "pixels":
+            raise ValueError("freeze_encoder applies to a learned encoder (conv or conv4); pixels has no weights")
         for name, value in (("ways", ways), ("instances", instances)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if ways < 2:
             raise ValueError(f"ways (label slots) must be at least 2, got {ways}")
-        self.embedding = small_conv() if encoder == "conv" else None
-        self.encoder, self.ways, self.instances = encoder, ways, instances
-        self.input_features = CONV_FEATURES if encoder == "conv" else PIXEL_SIDE * PIXEL_SIDE
+        self.embedding = {"conv": small_conv, "conv4": conv4}.get(encoder, lambda: None)()
+        self.encoder, self.ways, self.instances, self.freeze_encoder = encoder, ways, instances, freeze_encoder
+        self.input_features = {"conv": CONV_FEATURES, "conv4": CONV4_FEATURES}.get(encoder, PIXEL_SIDE * PIXEL_SIDE)
+        if freeze_encoder:
+            self.embedding.requires_grad_(False)
+
+    def train(self, mode: bool = True):
+        """A frozen encoder stays in evaluation mode (its batch-norm statistics are part of what was pretrained)."""
+        super().train(mode)
+        if self.freeze_encoder:
+            self.embedding.eval()
+        return self
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """e(x) for images [..., 1, H, W]: [..., input_features]."""
         flat = images.reshape(-1, *images.shape[-3:])  # [images, 1, H, W]
         if flat.shape[1] != 1:
             raise ValueError(f"the {self.method} encoders take 1-channel images, got {flat.shape[1]} channels")
+        if self.encoder == "conv4":
+            if flat.shape[-2:] != (28, 28):
+                raise ValueError(f"the conv4 encoder takes 28 x 28 images, got {tuple(flat.shape[-2:])}")
+            codes = nn.functional.normalize(self.embedding(flat), dim=-1) * CONV4_FEATURES ** 0.5  # [images, 64]
+            return codes.reshape(*images.shape[:-3], CONV4_FEATURES)
         if self.embedding is not None:
             return self.embedding(flat).reshape(*images.shape[:-3], -1)
         small = nn.functional.interpolate(flat, size=(PIXEL_SIDE, PIXEL_SIDE), mode="bilinear", antialias=True,
@@ -164,13 +194,14 @@ class SequenceLearner(Learner):
         raise NotImplementedError
 
     def unroll(self, images: torch.Tensor, labels: torch.Tensor, state=None, record: bool = False):
-        """Run over sequences: images [episodes, steps, C, H, W], labels [episodes, steps] (y_t, shown at t + 1).
+        """Run over sequences: images [episodes, steps, C, H, W] (or their codes e(x) [episodes, steps,
+        input_features], precomputed by a frozen encoder), labels [episodes, steps] (y_t, shown at t + 1).
 
         Returns the scores [episodes, steps, ways], the final state, and (record=True) the state after
         every step, else an empty list.
         """
         episodes, steps = labels.shape
-        encoded = self.encode(images)  # [episodes, steps, input_features]
+        encoded = images if images.dim() == 3 else self.encode(images)  # [episodes, steps, input_features]
         shown = nn.functional.one_hot(labels, self.ways).to(encoded.dtype)  # [episodes, steps, ways]
         previous = torch.cat([torch.zeros_like(shown[:, :1]), shown[:, :-1]], dim=1)  # onehot(y_{t-1}), 0 at t = 0
         inputs = torch.cat([encoded, previous], dim=-1)  # [episodes, steps, input_features + ways]
@@ -185,10 +216,24 @@ class SequenceLearner(Learner):
 
     def training_stream(self, dataset, ways: int, shots: int, queries: int, meta_batch: int, seed: int):
         """Batches of `meta_batch` sequence episodes of `ways` classes x `instances` drawings from the train split
-        (shots and queries shape only the validation tasks, which use the learner protocol)."""
+        (shots and queries shape only the validation tasks, which use the learner protocol).
+        With a frozen encoder the batches carry the codes e(x) [meta_batch, steps, input_features] instead of
+        the images, computed once for every image of the dataset."""
         self.check_ways(ways)
-        return MetaBatches(EpisodeSequences(dataset, "train", ways=ways, instances=self.instances, seed=seed),
-                           meta_batch)
+        batches = MetaBatches(EpisodeSequences(dataset, "train", ways=ways, instances=self.instances, seed=seed),
+                              meta_batch)
+        return CodedBatches(batches, self.image_codes(dataset)) if self.freeze_encoder else batches
+
+    def image_codes(self, dataset) -> torch.Tensor:
+        """e(x) of every image of `dataset`, [images, input_features], by the (frozen) encoder in evaluation mode."""
+        device = next(self.embedding.parameters()).device
+        was_training = self.training
+        self.eval()
+        with torch.no_grad():
+            codes = [self.encode(dataset.as_float(torch.arange(start, min(start + CODE_BATCH, len(dataset.images))))
+                                 .to(device)).cpu() for start in range(0, len(dataset.images), CODE_BATCH)]
+        self.train(was_training)
+        return torch.cat(codes)
 
     def training_loss(self, batch) -> tuple[torch.Tensor, float]:
         """The cross-entropy of every step of every episode, and the accuracy over all steps."""
@@ -235,6 +280,26 @@ class SequenceLearner(Learner):
                                     ways=ways, instances=instances, episodes=episodes, seed=seed)
 
 
+class CodedBatches:
+    """A stream of sequence-episode batches whose images are replaced by their precomputed codes
+    (codes [images, features], one row per dataset image). AffineStream leaves them alone (they are not
+    images), which is why the CLI refuses image-moving augmentation with a frozen encoder."""
+
+    def __init__(self, batches: MetaBatches, codes: torch.Tensor):
+        self.batches, self.codes = batches, codes
+
+    def sample(self) -> SequenceEpisode:
+        batch = self.batches.sample()
+        return SequenceEpisode(images=self.codes[batch.indices], labels=batch.labels, classes=batch.classes,
+                               indices=batch.indices)  # images: [episodes, steps, features]
+
+    def state_dict(self) -> dict:
+        return self.batches.state_dict()
+
+    def load_state_dict(self, state: dict):
+        self.batches.load_state_dict(state)
+
+
 class MemoryAugmentedNetwork(SequenceLearner):
     """MANN with an LSTM controller and an LRUA memory (Santoro et al. 2016).
 
@@ -244,9 +309,9 @@ class MemoryAugmentedNetwork(SequenceLearner):
     method = "mann"
 
     def __init__(self, embedding: nn.Module | None = None, ways: int = 5, instances: int = 10,
-                 encoder: str = "pixels", hidden: int = 200, slots: int = 128, width: int = 40, heads: int = 4,
-                 gamma: float = 0.95):
-        super().__init__(embedding, ways, instances, encoder)
+                 encoder: str = "pixels", freeze_encoder: bool = False, hidden: int = 200, slots: int = 128,
+                 width: int = 40, heads: int = 4, gamma: float = 0.95):
+        super().__init__(embedding, ways, instances, encoder, freeze_encoder)
         self.memory = LRUAMemory(slots, width, heads, gamma)
         self.controller = nn.LSTMCell(self.input_features + ways + heads * width, hidden)
         self.interface = nn.Linear(hidden, heads * (width + 2))  # keys k_t, strengths beta_t, gates alpha_t
@@ -275,8 +340,8 @@ class LSTMBaseline(SequenceLearner):
     method = "lstm"
 
     def __init__(self, embedding: nn.Module | None = None, ways: int = 5, instances: int = 10,
-                 encoder: str = "pixels", hidden: int = 200):
-        super().__init__(embedding, ways, instances, encoder)
+                 encoder: str = "pixels", freeze_encoder: bool = False, hidden: int = 200):
+        super().__init__(embedding, ways, instances, encoder, freeze_encoder)
         self.controller = nn.LSTMCell(self.input_features + ways, hidden)
         self.output = nn.Linear(hidden, ways)
 
