@@ -1,0 +1,121 @@
+"""Small trained models shipped with the package, for the notebook of section 7.6, which cannot train a
+memory-augmented network far enough in its two minutes.
+
+    learner = load_pretrained("mann_omniglot")   # a MemoryAugmentedNetwork, evaluation mode, on the CPU
+    learner.pretrained["commands"]               # the exact commands that trained it
+    learner.pretrained["history"]                # meta-validation accuracy over meta-training steps
+
+Each model is the `best` checkpoint of a run of `fewshot-lab train`, exported with
+
+    python -m fewshot_lab.pretrained RUN NAME
+
+which keeps the weights in half precision (to stay small; loaded back as float32), the learner's
+configuration, the dataset's description and the training history, and a fingerprint of the same
+commands run for SHORT_STEPS steps (tests/test_mann_pretrained.py reruns them and compares).
+RECIPES names the commands; a `{runs}` folder holds the intermediate runs.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+
+from fewshot_lab.checkpoints import read_checkpoint
+from fewshot_lab.methods import build_learner
+
+FOLDER = Path(__file__).resolve().parent
+SHORT_STEPS = 3  # steps of each command in the reproduction fingerprint
+HISTORY_WINDOW = 100  # training accuracy is shipped as means over windows of this many steps
+
+_KNN = ("train --method knn --dataset omniglot-small --steps {steps} --val-every {knn_val_every} "
+        "--val-episodes {val_episodes} --out {runs}/knn_os")
+_SEQUENCE = ("train --method {method} --dataset omniglot-small --ways 5 --meta-batch 16 --steps {steps} --lr 3e-3 "
+             "--val-every {val_every} --val-episodes {val_episodes} --encoder conv4 --freeze-encoder --init {runs}/knn_os "
+             "--augment rotations --out {runs}/{method}_c4_os")
+# name -> (commands with the steps, validation and {runs} folder left open, their full-length steps)
+RECIPES = {
+    "mann_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "mann")], [2500, 2000]),
+    "lstm_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "lstm")], [2500, 2000]),
+}
+
+
+def recipe(name: str, runs: str = "runs", short: bool = False) -> list[list[str]]:
+    """The fewshot-lab command lines (argument lists) that train model `name`, in order; short=True gives every
+    command SHORT_STEPS steps (and one validation of 4 tasks), as the reproduction test runs them."""
+    if name not in RECIPES:
+        raise ValueError(f"no recipe named {name!r}: choose one of {', '.join(RECIPES)}")
+    commands, steps = RECIPES[name]
+    lines = []
+    for command, full in zip(commands, steps):
+        count = SHORT_STEPS if short else full
+        validation = dict(knn_val_every=count, val_every=count, val_episodes=4) if short else \
+            dict(knn_val_every=250, val_every=500, val_episodes=100)
+        lines.append(command.format(steps=count, runs=runs, **validation).split())
+    return lines
+
+
+def fingerprint(learner) -> list[float]:
+    """Four numbers that change when any weight does: the sum and the sum of squares of all parameters, and
+    the same weighted by position (so that swapped weights show)."""
+    values = torch.cat([parameter.detach().double().flatten() for parameter in learner.parameters()])
+    position = torch.linspace(0, 1, len(values), dtype=torch.float64)
+    return [float(values.sum()), float((values ** 2).sum()), float((position * values).sum()),
+            float((position * values ** 2).sum())]
+
+
+def short_fingerprint(name: str) -> list[float]:
+    """Run recipe(name, short=True) in a temporary folder and fingerprint the last run's final weights."""
+    from fewshot_lab.cli import main
+
+    runs = Path(tempfile.mkdtemp(prefix="fewshot_lab_recipe_"))
+    try:
+        for line in recipe(name, runs=str(runs), short=True):
+            if main(line) != 0:
+                raise RuntimeError(f"fewshot-lab {' '.join(line)} failed")
+        payload = read_checkpoint(Path(line[line.index("--out") + 1]) / "last.pt")
+        learner = build_learner(payload["method"], **payload["config"])
+        learner.load_state_dict(payload["weights"])
+        return fingerprint(learner)
+    finally:
+        shutil.rmtree(runs, ignore_errors=True)
+
+
+def export(run, name: str) -> Path:
+    """Write the best checkpoint of `run` as FOLDER/NAME.pt (half-precision weights) with its recipe."""
+    payload = read_checkpoint(Path(run) / "best.pt")
+    history = (payload.get("training") or {}).get("history", {})
+    shipped = {
+        "method": payload["method"], "config": payload["config"], "dataset": payload["dataset"],
+        "weights": {key: value.half() if value.is_floating_point() else value
+                    for key, value in payload["weights"].items()},
+        "history": {"val_step": history.get("val_step"), "val_accuracy": history.get("val_accuracy"),
+                    "best_step": history.get("best_step"), "seconds": history.get("seconds"),
+                    "train_accuracy": _window_means(history.get("accuracy") or [], HISTORY_WINDOW)},
+        "commands": ["fewshot-lab " + " ".join(line) for line in recipe(name)],
+        "short_fingerprint": short_fingerprint(name),
+    }
+    path = FOLDER / f"{name}.pt"
+    torch.save(shipped, path)
+    return path
+
+
+def _window_means(values: list, window: int) -> list[float]:
+    """Means of consecutive windows of `window` values (the last, partial one dropped)."""
+    return [sum(values[start:start + window]) / window for start in range(0, len(values) - window + 1, window)]
+
+
+def load_pretrained(name: str):
+    """The shipped learner `name` (see RECIPES), float32, evaluation mode, on the CPU; what was shipped with it
+    (commands, history, dataset, short_fingerprint) is in its `pretrained` attribute."""
+    path = FOLDER / f"{name}.pt"
+    if not path.exists():
+        raise ValueError(f"no pretrained model {name!r}; shipped: "
+                         f"{', '.join(sorted(p.stem for p in FOLDER.glob('*.pt'))) or 'none'}")
+    shipped = torch.load(path, map_location="cpu", weights_only=True)
+    learner = build_learner(shipped["method"], **shipped["config"])
+    learner.load_state_dict({key: value.float() if value.is_floating_point() else value
+                             for key, value in shipped["weights"].items()})
+    learner.pretrained = {key: value for key, value in shipped.items() if key != "weights"}
+    return learner.eval()
