@@ -124,14 +124,17 @@ def glyphs_dataset():
     return load_dataset("glyphs")
 
 
-@pytest.fixture(scope="session")
-def omniglot_small_dataset(tmp_path_factory):
-    """omniglot-small fetched through the download code from a loopback server, once per session."""
+@functools.cache
+def fetch_omniglot_small(scratch: Path):
+    """omniglot-small fetched through the download code from a loopback server serving copies (in `scratch`)
+    of the shared archives, once per session; None when the shared archives are absent."""
     import os
-    from fewshot_lab.data import load_dataset
+    from fewshot_lab.data import list_datasets, load_dataset
     if not all((OMNIGLOT_SOURCE / name).is_file() for name in SMALL_ARCHIVES):
-        pytest.skip(f"the small Omniglot archives are not in {OMNIGLOT_SOURCE}")
-    served = tmp_path_factory.mktemp("served")
+        return None
+    cached = next(row["cached"] for row in list_datasets() if row["name"] == "omniglot-small")
+    served = scratch / "served"
+    served.mkdir(parents=True, exist_ok=True)
     for name in SMALL_ARCHIVES:
         shutil.copyfile(OMNIGLOT_SOURCE / name, served / name)
     server = ArchiveServer(served)
@@ -141,7 +144,33 @@ def omniglot_small_dataset(tmp_path_factory):
     finally:
         os.environ.pop("FEWSHOT_LAB_MIRROR", None)
         server.close()
-    assert server.requests, "omniglot-small should have been downloaded from the loopback server"
+    assert cached or server.requests, "omniglot-small should have been downloaded from the loopback server"
+    return dataset
+
+
+def _loads_omniglot(notebook: Path) -> bool:
+    import json
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return any('load_dataset("omniglot-small")' in "".join(cell["source"]) for cell in cells
+               if cell["cell_type"] == "code")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """A notebook that loads omniglot-small finds it in the session's cache, whichever test runs first: its
+    kernel inherits $FEWSHOT_LAB_DATA but not the loopback mirror."""
+    notebooks = {Path(item.path) for item in items if str(item.path).endswith(".ipynb")}
+    if any(_loads_omniglot(notebook) for notebook in notebooks):
+        import os
+        fetch_omniglot_small(Path(os.environ["FEWSHOT_LAB_TEST_DATA"]) / "omniglot_mirror")
+
+
+@pytest.fixture(scope="session")
+def omniglot_small_dataset():
+    """omniglot-small fetched through the download code from a loopback server, once per session."""
+    import os
+    dataset = fetch_omniglot_small(Path(os.environ["FEWSHOT_LAB_TEST_DATA"]) / "omniglot_mirror")
+    if dataset is None:
+        pytest.skip(f"the small Omniglot archives are not in {OMNIGLOT_SOURCE}")
     return dataset
 
 
