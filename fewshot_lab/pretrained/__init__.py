@@ -66,10 +66,16 @@ def fingerprint(learner) -> list[float]:
 
 
 def short_fingerprint(name: str) -> list[float]:
-    """Run recipe(name, short=True) in a temporary folder and fingerprint the last run's final weights."""
+    """Run recipe(name, short=True) in a temporary folder and fingerprint the last run's final weights.
+
+    It runs on one CPU thread whatever the caller uses: a convolution's backward pass sums in an order that
+    depends on the thread count, and Adam turns those last-bit differences into visible ones within a few
+    steps (2 threads moved the fingerprint by 2%)."""
     from fewshot_lab.cli import main
 
     runs = Path(tempfile.mkdtemp(prefix="fewshot_lab_recipe_"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     try:
         for line in recipe(name, runs=str(runs), short=True):
             if main(line) != 0:
@@ -79,6 +85,7 @@ def short_fingerprint(name: str) -> list[float]:
         learner.load_state_dict(payload["weights"])
         return fingerprint(learner)
     finally:
+        torch.set_num_threads(threads)
         shutil.rmtree(runs, ignore_errors=True)
 
 
