@@ -226,13 +226,9 @@ class SequenceLearner(Learner):
 
     def image_codes(self, dataset) -> torch.Tensor:
         """e(x) of every image of `dataset`, [images, input_features], by the (frozen) encoder in evaluation mode."""
-        device = next(self.embedding.parameters()).device
-        was_training = self.training
-        self.eval()
-        with torch.no_grad():
+        with evaluation_mode(self) as device, torch.no_grad():
             codes = [self.encode(dataset.as_float(torch.arange(start, min(start + CODE_BATCH, len(dataset.images))))
                                  .to(device)).cpu() for start in range(0, len(dataset.images), CODE_BATCH)]
-        self.train(was_training)
         return torch.cat(codes)
 
     def training_loss(self, batch) -> tuple[torch.Tensor, float]:
