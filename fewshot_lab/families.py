@@ -324,8 +324,7 @@ def weighted_prediction(family, source_waves, task, temperature: float, x: torch
     x = task.query_x if x is None else x
     support_errors = torch.stack([torch.mean((family.wave(task.support_x, a, p) - task.support_y) ** 2)
                                   for a, p in source_waves])  # [sources]
-    weights = (torch.full_like(support_errors, 1 / len(source_waves)) if math.isinf(temperature)
-               else similarity_weights(support_errors, temperature))
+    weights = similarity_weights(support_errors, temperature)
     curves = torch.stack([family.wave(x, a, p) for a, p in source_waves])  # [sources, points, 1]
     return (weights[:, None, None] * curves).sum(0), weights
 
