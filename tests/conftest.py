@@ -125,15 +125,15 @@ def glyphs_dataset():
 
 
 @functools.cache
-def fetch_omniglot_small(scratch: Path):
-    """omniglot-small fetched through the download code from a loopback server serving copies (in `scratch`)
-    of the shared archives, once per session; None when the shared archives are absent."""
+def fetch_omniglot_small():
+    """omniglot-small fetched through the download code from a loopback server serving copies (in the session's
+    test data folder) of the shared archives, once per session; None when the shared archives are absent."""
     import os
     from fewshot_lab.data import list_datasets, load_dataset
     if not all((OMNIGLOT_SOURCE / name).is_file() for name in SMALL_ARCHIVES):
         return None
     cached = next(row["cached"] for row in list_datasets() if row["name"] == "omniglot-small")
-    served = scratch / "served"
+    served = Path(os.environ["FEWSHOT_LAB_TEST_DATA"]) / "omniglot_mirror" / "served"
     served.mkdir(parents=True, exist_ok=True)
     for name in SMALL_ARCHIVES:
         shutil.copyfile(OMNIGLOT_SOURCE / name, served / name)
@@ -160,15 +160,13 @@ def pytest_collection_modifyitems(session, config, items):
     kernel inherits $FEWSHOT_LAB_DATA but not the loopback mirror."""
     notebooks = {Path(item.path) for item in items if str(item.path).endswith(".ipynb")}
     if any(_loads_omniglot(notebook) for notebook in notebooks):
-        import os
-        fetch_omniglot_small(Path(os.environ["FEWSHOT_LAB_TEST_DATA"]) / "omniglot_mirror")
+        fetch_omniglot_small()
 
 
 @pytest.fixture(scope="session")
 def omniglot_small_dataset():
     """omniglot-small fetched through the download code from a loopback server, once per session."""
-    import os
-    dataset = fetch_omniglot_small(Path(os.environ["FEWSHOT_LAB_TEST_DATA"]) / "omniglot_mirror")
+    dataset = fetch_omniglot_small()
     if dataset is None:
         pytest.skip(f"the small Omniglot archives are not in {OMNIGLOT_SOURCE}")
     return dataset
