@@ -29,23 +29,14 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 
 from fewshot_lab.data import load_dataset, make_sampler
-from fewshot_lab.methods import build_learner
-
-SETTINGS = [(1, False), (1, True), (5, False), (5, True)]
-
-
-def learner_for(inner_steps: int, first_order: bool):
-    torch.manual_seed(0)
-    return build_learner("fomaml" if first_order else "maml", backbone="conv4", ways=5, inner_steps=inner_steps,
-                         inner_lr=0.4).train()
+from maml_vs_higher import SETTINGS, _models, ours_meta_gradient
 
 
 def loop(learner, batch, threads: int):
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        loss, _ = learner.training_loss(batch)
-        loss.backward()
+        ours_meta_gradient(learner, batch)
     finally:
         torch.set_num_threads(before)
 
@@ -93,7 +84,7 @@ def main():
     for inner_steps, first_order in SETTINGS:
         best, grads = {}, {}
         for name, run in ways.items():
-            learner = learner_for(inner_steps, first_order)
+            learner, _ = _models(inner_steps, first_order, torch.device("cpu"))
             times = []
             for _ in range(arguments.iterations + 1):
                 learner.zero_grad()
