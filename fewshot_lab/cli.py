@@ -126,13 +126,13 @@ def _evaluate(arguments) -> int:
 
 
 def _compare(arguments) -> int:
-    from fewshot_lab.compare import compare, read_comparison, write_comparison
+    from fewshot_lab.compare import compare, merge_comparisons, read_comparison, write_comparison
     from fewshot_lab.plots_compare import save_accuracy_against_training_time
 
     if arguments.from_results and arguments.runs:
         raise ValueError("give run folders to evaluate, or --from-results to rebuild the table, not both")
     if arguments.from_results:
-        comparison = read_comparison(arguments.from_results)
+        comparison = merge_comparisons(read_comparison(path) for path in arguments.from_results)
     else:
         settings = [_setting(text) for text in arguments.settings]
         comparison = compare(arguments.runs, settings, dataset=arguments.dataset, episodes=arguments.episodes,
@@ -225,8 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "accuracy (95%% CI), meta-training time, adaptation time per task "
                                                  "and peak memory; writes a markdown table and its JSON record.")
     comparison.add_argument("runs", nargs="*", help="run folders written by train")
-    comparison.add_argument("--from-results", default=None, metavar="JSON",
-                            help="rebuild the table (and figure) from a recorded comparison instead of evaluating")
+    comparison.add_argument("--from-results", nargs="+", default=None, metavar="JSON",
+                            help="rebuild the table (and figure) from recorded comparisons instead of evaluating; "
+                                 "several made with the same protocol (one per dataset, say) become one table")
     comparison.add_argument("--settings", nargs="+", default=["5x1", "5x5", "20x1", "20x5"], metavar="WAYSxSHOTS",
                             help="ways and shots of the test tasks (default 5x1 5x5 20x1 20x5)")
     comparison.add_argument("--dataset", default=None, help="dataset to test on (default: each run's own)")

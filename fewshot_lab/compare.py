@@ -9,6 +9,8 @@ Each run folder (written by `fewshot-lab train --out`) is scored with fewshot_la
 tasks depend only on the dataset, the split, the ways, shots, queries and the seed: every method meets the
 same classes and the same images. compare checks it: it fingerprints the tasks each method was given
 (a hash of every support and query tensor) and refuses a table whose methods saw different tasks.
+A run that cannot take a setting (a 5-way head given 20-way tasks) shows n/a there, unless another run of
+the same method (the same method trained at 20 ways) is scored at that setting: then its row says it all.
 
 What each column measures:
 - accuracy: mean over the tasks with its 95% confidence interval (fewshot_lab.evaluation).
@@ -58,6 +60,7 @@ class Cell:
     ci95: float = math.nan
     training_seconds: float = math.nan
     training_steps: int = 0
+    trained_ways: int = 0             # ways of the tasks the run was meta-trained on (0: not recorded)
     adapt_ms: float = math.nan        # median adapt + predict time per task, milliseconds
     peak_memory_mb: float = math.nan  # see the module docstring for how it is measured
     tasks_fingerprint: str = ""       # a hash of every task the run was scored on
@@ -134,12 +137,23 @@ def compare(runs, settings=SETTINGS, *, dataset: str | None = None, episodes: in
         for ways, shots in settings:
             cell = Cell(str(run.name), learner.method, datasets[key].name, ways, shots,
                         training_seconds=float(history.get("seconds", math.nan)),
-                        training_steps=int((history.get("step") or [0])[-1]))
+                        training_steps=int((history.get("step") or [0])[-1]),
+                        trained_ways=int(((record.get("training") or {}).get("plan") or {}).get("ways") or 0))
             measure(cell, learner, datasets[key], episodes=episodes, queries=queries, seed=seed, split=split,
                     device=device)
             comparison.cells.append(cell)
+    drop_covered_gaps(comparison)
     check_same_tasks(comparison)
     return comparison
+
+
+def drop_covered_gaps(comparison: Comparison) -> None:
+    """Remove the n/a cells that another run of the same method fills: a method whose model has a fixed number
+    of outputs (a MAML-family head) is trained once per number of ways, and the 5-way run's n/a at 20 ways
+    would only repeat what the 20-way run's row answers. An n/a that no run of its method fills stays."""
+    scored = {(cell.dataset, cell.method, cell.ways, cell.shots) for cell in comparison.cells if not cell.skipped}
+    comparison.cells = [cell for cell in comparison.cells
+                        if not (cell.skipped and (cell.dataset, cell.method, cell.ways, cell.shots) in scored)]
 
 
 def measure(cell: Cell, learner, dataset, *, episodes: int, queries: int, seed: int, split: str, device):
@@ -334,3 +348,34 @@ def read_comparison(path) -> Comparison:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"{str(path)!r} is not JSON ({type(error).__name__})") from None
     return Comparison.from_dict(record)
+
+
+def merge_comparisons(comparisons) -> Comparison:
+    """One comparison from several made with the same protocol (e.g. one per dataset, run side by side): the
+    cells in order, the commands joined by "; " (run in turn they remake every part). Refused, with the field
+    named, when the protocols differ, or when one run name appears twice for one dataset."""
+    comparisons = list(comparisons)
+    if not comparisons:
+        raise ValueError("give at least one comparison to merge")
+    first = comparisons[0]
+    for other in comparisons[1:]:
+        for name in ("episodes", "queries", "seed", "split", "device"):
+            if getattr(other, name) != getattr(first, name):
+                raise ValueError(f"these comparisons used different protocols: {name} is {getattr(first, name)!r} "
+                                 f"in one and {getattr(other, name)!r} in another; merge only tables made alike")
+    merged = Comparison(episodes=first.episodes, queries=first.queries, seed=first.seed, split=first.split,
+                        device=first.device, memory=first.memory,
+                        hardware="; ".join(dict.fromkeys(part.hardware for part in comparisons if part.hardware)),
+                        command="; ".join(dict.fromkeys(part.command for part in comparisons if part.command)),
+                        note=" ".join(dict.fromkeys(part.note for part in comparisons if part.note)))
+    seen = set()
+    for part in comparisons:
+        for cell in part.cells:
+            key = (cell.dataset, cell.run, cell.ways, cell.shots)
+            if key in seen:
+                raise ValueError(f"run {cell.run!r} of {cell.dataset} appears in two of these comparisons at "
+                                 f"{cell.ways}-way {cell.shots}-shot: merge tables of different runs")
+            seen.add(key)
+            merged.cells.append(cell)
+    check_same_tasks(merged)
+    return merged

@@ -9,8 +9,9 @@ from fewshot_lab.paths import atomic_path
 
 
 def plot_accuracy_against_training_time(comparison, ways: int | None = None, shots: int | None = None):
-    """One panel per dataset: test accuracy (95% CI) against meta-training time, one labelled point per run,
-    at the setting ways x shots (default: the first setting of the comparison)."""
+    """One panel per dataset: test accuracy (95% CI) against meta-training time, one point per method, at the
+    setting ways x shots (default: the first setting of the comparison). A method trained once per number of
+    ways (a MAML-family head) is drawn from its run trained at this setting's ways."""
     scored = [cell for cell in comparison.cells if not cell.skipped]
     if not scored:
         raise ValueError("the comparison has no scored cell to plot")
@@ -20,25 +21,40 @@ def plot_accuracy_against_training_time(comparison, ways: int | None = None, sho
     if not cells:
         settings = sorted({f"{cell.ways}-way {cell.shots}-shot" for cell in scored})
         raise ValueError(f"no run was scored at {ways}-way {shots}-shot; the comparison has {', '.join(settings)}")
+    matched = {(cell.dataset, cell.method) for cell in cells if cell.trained_ways == ways}
+    cells = [cell for cell in cells if cell.trained_ways == ways or (cell.dataset, cell.method) not in matched]
     datasets = list(dict.fromkeys(cell.dataset for cell in cells))
-    figure, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets), 3.8), squeeze=False, sharey=True)
-    colours = plt.get_cmap("tab10")
     methods = list(dict.fromkeys(cell.method for cell in cells))
+    figure, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets) + 1.6, 3.9), squeeze=False,
+                                sharey=True)
+    colours = plt.get_cmap("tab20" if len(methods) > 10 else "tab10")
+    markers = "osD^v<>pPX*h"
     for ax, dataset in zip(axes[0], datasets):
         for cell in (cell for cell in cells if cell.dataset == dataset):
-            minutes = max(cell.training_seconds / 60, 1e-2)
-            colour = colours(methods.index(cell.method) % 10)
-            ax.errorbar(minutes, 100 * cell.accuracy, yerr=100 * cell.ci95, fmt="o", color=colour, capsize=3)
-            ax.annotate(cell.run, (minutes, 100 * cell.accuracy), textcoords="offset points", xytext=(5, 4),
-                        fontsize=8, color=colour)
+            index = methods.index(cell.method)
+            twins = sum(other.method == cell.method and other.dataset == cell.dataset for other in cells)
+            label = cell.run if twins > 1 else cell.method  # two runs of one method at this setting: name the run
+            ax.errorbar(max(cell.training_seconds / 60, 1e-2), 100 * cell.accuracy, yerr=100 * cell.ci95,
+                        fmt=markers[index % len(markers)], color=colours(index % colours.N), capsize=3,
+                        markersize=6, label=label)
         ax.set_xscale("log")
         ax.set_xlabel("meta-training time (minutes, log scale)")
         ax.set_title(f"{dataset}: {ways}-way {shots}-shot", fontsize=10)
         ax.axhline(100 / ways, color="grey", lw=0.8, ls=":")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(f"test accuracy (%), {comparison.episodes} tasks, 95% CI")
+    axes[0][-1].legend(*_legend(axes[0]), loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
     figure.tight_layout()
     return figure
+
+
+def _legend(axes):
+    """Handles and labels of every panel, each label once."""
+    seen = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(label, handle)
+    return list(seen.values()), list(seen)
 
 
 def save_accuracy_against_training_time(comparison, path, ways: int | None = None, shots: int | None = None) -> Path:

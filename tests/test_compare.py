@@ -1,11 +1,13 @@
 """fewshot-lab compare: every run on identical seeded tasks, a table rebuilt from its JSON, clear refusals."""
 import json
 
+import matplotlib.pyplot as plt
 import pytest
 
 from fewshot_lab.cli import main
 from fewshot_lab.compare import TimedLearner, compare, markdown_table, read_comparison
 from fewshot_lab.evaluation import evaluate
+from fewshot_lab.plots_compare import plot_accuracy_against_training_time
 from fewshot_lab.saved import load
 
 TINY = ["--dataset", "glyphs", "--backbone", "conv4-small", "--ways", "5", "--queries", "5", "--augment", "none",
@@ -61,6 +63,55 @@ def test_compare_writes_the_table_and_rebuilds_it_from_json(runs, tmp_path, caps
     noted = tmp_path / "noted.md"
     assert main(["compare", "--from-results", str(out.with_suffix(".json")), "--note", "a short run", "--out", str(noted)]) == 0
     assert "Note: a short run" in noted.read_text() and read_comparison(noted.with_suffix(".json")).note == "a short run"
+
+
+def test_a_method_trained_at_each_number_of_ways_fills_its_own_gaps(runs, tmp_path):
+    """ANIL's 5-way head cannot take 20-way tasks (a 20-way head can take 5-way ones, its unused rows left
+    unlabelled): with both runs compared, the 5-way run's n/a at 20 ways is answered by the 20-way run's row
+    and dropped."""
+    twenty = tmp_path / "anil20"
+    options = list(TINY)
+    options[options.index("--ways") + 1] = "20"
+    assert main(["train", "--method", "anil", *options, "--steps", "2", "--out", str(twenty)]) == 0
+    comparison = compare([*runs, twenty], [(5, 1), (20, 1)], episodes=3, queries=2)
+    cells = {(cell.run, cell.ways): cell for cell in comparison.cells}
+    assert set(cells) == {("protonet", 5), ("protonet", 20), ("anil", 5), ("anil20", 5), ("anil20", 20)}
+    assert not any(cell.skipped for cell in comparison.cells)
+    assert cells["anil", 5].tasks_fingerprint == cells["protonet", 5].tasks_fingerprint
+    assert cells["anil20", 20].tasks_fingerprint == cells["protonet", 20].tasks_fingerprint
+    assert cells["anil20", 20].trained_ways == 20 and cells["anil", 5].trained_ways == 5
+    for ways, anil in ((5, "anil"), (20, "anil20")):  # the figure draws the anil run trained at the setting's ways
+        figure = plot_accuracy_against_training_time(comparison, ways, 1)
+        ax = figure.axes[0]
+        assert ax.get_legend_handles_labels()[1] == ["protonet", "anil"] and len(ax.containers) == 2
+        assert ax.containers[1].lines[0].get_ydata()[0] == pytest.approx(100 * cells[anil, ways].accuracy)
+        plt.close(figure)
+    alone = compare([runs[1]], [(20, 1)], episodes=3, queries=2)  # no other anil run: the n/a stays, with its reason
+    assert len(alone.cells) == 1 and "5-way head" in alone.cells[0].skipped
+
+
+def test_comparisons_made_apart_merge_into_the_table_made_at_once(runs, tmp_path, capsys):
+    """One table per run (as two datasets run side by side would give) merges into the joint table exactly."""
+    options = ["--settings", "5x1", "--episodes", "4", "--queries", "3"]
+    assert main(["compare", *map(str, runs), *options, "--out", str(tmp_path / "joint.md")]) == 0
+    for run in runs:
+        assert main(["compare", str(run), *options, "--out", str(tmp_path / f"{run.name}.md")]) == 0
+    parts = [str(tmp_path / f"{run.name}.json") for run in runs]
+    assert main(["compare", "--from-results", *parts, "--out", str(tmp_path / "merged.md")]) == 0
+    def scores(name):  # all but the timings and memory, which differ between any two evaluations
+        return [(cell.dataset, cell.run, cell.ways, cell.shots, cell.accuracy, cell.ci95, cell.tasks_fingerprint)
+                for cell in read_comparison(tmp_path / f"{name}.json").cells]
+    assert scores("merged") == scores("joint") and len(scores("joint")) == 2
+    merged, joint = ((tmp_path / f"{name}.md").read_text().splitlines() for name in ("merged", "joint"))
+    assert [line.split("|")[1:6] for line in merged] == [line.split("|")[1:6] for line in joint]
+    assert main(["compare", "--from-results", parts[0], parts[0], "--out", str(tmp_path / "twice.md")]) == 2
+    assert "appears in two of these comparisons" in capsys.readouterr().err
+    assert main(["compare", str(runs[0]), "--settings", "5x1", "--episodes", "5", "--queries", "3",
+                 "--out", str(tmp_path / "other.md")]) == 0
+    assert main(["compare", "--from-results", parts[1], str(tmp_path / "other.json"), "--out",
+                 str(tmp_path / "mixed.md")]) == 2
+    assert "episodes is 4 in one and 5 in another" in capsys.readouterr().err
+    assert not (tmp_path / "twice.md").exists() and not (tmp_path / "mixed.md").exists()
 
 
 def test_a_folder_that_is_not_a_run_is_refused_and_nothing_is_written(runs, tmp_path, capsys):
