@@ -29,16 +29,13 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 
 from fewshot_lab.data import load_dataset, make_sampler
+from fewshot_lab.engine import torch_threads
 from maml_vs_higher import SETTINGS, _models, ours_meta_gradient
 
 
 def loop(learner, batch, threads: int):
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         ours_meta_gradient(learner, batch)
-    finally:
-        torch.set_num_threads(before)
 
 
 def task_threads(learner, batch, workers: int):
@@ -53,13 +50,8 @@ def task_threads(learner, batch, workers: int):
         loss, _ = local.replica.episode(batch.select(index))
         return torch.autograd.grad(loss / tasks, meta_parameters, allow_unused=True)
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with ThreadPoolExecutor(workers) as pool:
-            per_task = list(pool.map(one_task, range(tasks)))
-    finally:
-        torch.set_num_threads(before)
+    with torch_threads(1), ThreadPoolExecutor(workers) as pool:
+        per_task = list(pool.map(one_task, range(tasks)))
     for index, weight in enumerate(meta_parameters):
         parts = [gradients[index] for gradients in per_task if gradients[index] is not None]
         weight.grad = sum(parts[1:], parts[0].clone()) if parts else None

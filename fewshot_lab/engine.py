@@ -12,6 +12,7 @@ uninterrupted run would have reached (same steps, same tasks, same weights).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -127,6 +128,18 @@ def meta_train(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int 
         step, history, best_state, plan = _restore(out / "last.pt", learner, optimizer, stream, dataset, plan)
     run = _Run(learner, dataset, plan, optimizer, stream, history, best_state, out, device)
     return run.loop(step, progress)
+
+
+@contextlib.contextmanager
+def torch_threads(count: int):
+    """Run the block with torch on `count` CPU threads, then give the caller back its own count (a result that
+    must not depend on the machine's cores, e.g. a fingerprint of trained weights, runs on one)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def default_device() -> torch.device:

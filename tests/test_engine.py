@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from fewshot_lab.checkpoints import load_checkpoint, read_checkpoint
-from fewshot_lab.engine import meta_train
+from fewshot_lab.engine import meta_train, torch_threads
 from fewshot_lab.evaluation import evaluate
 from fewshot_lab.methods import build_learner
 from tests.test_evaluation import pattern_dataset
@@ -106,3 +106,14 @@ def test_custom_module_learners_cannot_be_saved_by_name(tmp_path):
     from fewshot_lab.backbones import conv4_small
     with pytest.raises(ValueError, match="built around a custom module"):
         meta_train(PrototypicalNetwork(conv4_small()), pattern_dataset(), steps=2, out=tmp_path, **SETTINGS)
+
+
+def test_torch_threads_sets_the_count_for_the_block_and_gives_the_callers_back():
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError, match="inside"):
+        with torch_threads(1):
+            raise RuntimeError("inside")
+    assert torch.get_num_threads() == before

@@ -72,20 +72,19 @@ def short_fingerprint(name: str) -> list[float]:
     depends on the thread count, and Adam turns those last-bit differences into visible ones within a few
     steps (2 threads moved the fingerprint by 2%)."""
     from fewshot_lab.cli import main
+    from fewshot_lab.engine import torch_threads
 
     runs = Path(tempfile.mkdtemp(prefix="fewshot_lab_recipe_"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     try:
-        for line in recipe(name, runs=str(runs), short=True):
-            if main(line) != 0:
-                raise RuntimeError(f"fewshot-lab {' '.join(line)} failed")
-        payload = read_checkpoint(Path(line[line.index("--out") + 1]) / "last.pt")
-        learner = build_learner(payload["method"], **payload["config"])
-        learner.load_state_dict(payload["weights"])
-        return fingerprint(learner)
+        with torch_threads(1):
+            for line in recipe(name, runs=str(runs), short=True):
+                if main(line) != 0:
+                    raise RuntimeError(f"fewshot-lab {' '.join(line)} failed")
+            payload = read_checkpoint(Path(line[line.index("--out") + 1]) / "last.pt")
+            learner = build_learner(payload["method"], **payload["config"])
+            learner.load_state_dict(payload["weights"])
+            return fingerprint(learner)
     finally:
-        torch.set_num_threads(threads)
         shutil.rmtree(runs, ignore_errors=True)
 
 
