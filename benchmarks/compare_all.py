@@ -30,6 +30,7 @@ from few_shot_table import _retag, run
 from shared_data import use_shared_omniglot
 from fewshot_lab.cli import _setting
 from fewshot_lab.compare import compare, write_comparison
+from fewshot_lab.methods import sized_by_ways
 from fewshot_lab.plots_compare import save_accuracy_against_training_time
 
 MAML_STEP = ["--ways", "5", "--queries", "5", "--meta-batch", "4", "--inner-steps", "1", "--inner-lr", "0.4"]
@@ -52,9 +53,6 @@ RECIPES = {  # method -> training options of `fewshot-lab train` (the budget and
 }
 
 
-FIXED_WAYS = {"maml", "fomaml", "metasgd", "anil", "reptile", "mann", "lstm"}  # Meta-LSTM's head has 20 rows
-
-
 def with_ways(recipe: list[str], ways: int) -> list[str]:
     """The recipe with its --ways replaced (every fixed-width recipe names its ways)."""
     recipe = list(recipe)
@@ -65,7 +63,7 @@ def with_ways(recipe: list[str], ways: int) -> list[str]:
 def planned_runs(dataset: str, method: str, widths: list[int]) -> list[tuple[str, list[str] | None]]:
     """(run folder name, training options) for one method on one dataset: one run, or one per width."""
     recipe = RECIPES[method]
-    if method not in FIXED_WAYS:
+    if not sized_by_ways(method):  # Meta-LSTM's head has max_ways (20) rows: one run takes every width
         return [(f"{dataset}-{method}", recipe)]
     own = int(recipe[recipe.index("--ways") + 1])
     return [(f"{dataset}-{method}" if ways == own else f"{dataset}-{method}-{ways}way", with_ways(recipe, ways))

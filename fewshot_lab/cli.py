@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import sys
 
@@ -45,7 +44,7 @@ def _train(arguments) -> int:
 
     from fewshot_lab.data import load_dataset
     from fewshot_lab.engine import meta_train
-    from fewshot_lab.methods import build_learner, learner_class
+    from fewshot_lab.methods import build_learner, sized_by_ways
 
     options = {"image_size": arguments.image_size} if arguments.image_size else {}
     dataset = load_dataset(arguments.dataset, **options)
@@ -62,7 +61,7 @@ def _train(arguments) -> int:
     if arguments.method in ("knn", "finetune"):  # their pretraining head covers every (augmented) meta-train class
         training_data = augment.training_dataset(dataset) if augment is not None else dataset
         learner_options["train_classes"] = len(training_data.splits["train"])
-    if "ways" in inspect.signature(learner_class(arguments.method)).parameters:  # a classifier head of `ways` outputs
+    if sized_by_ways(arguments.method):  # a classifier head of `ways` outputs
         learner_options["ways"] = 1 if regression else arguments.ways
     channels, size = (1, 1) if regression else dataset.image_shape[:2]  # regression inputs: one number each
     backbone = arguments.backbone or ("mlp" if regression else "conv4")

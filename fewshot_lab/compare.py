@@ -133,12 +133,13 @@ def compare(runs, settings=SETTINGS, *, dataset: str | None = None, episodes: in
         if key not in datasets:
             datasets[key] = load_run_dataset(record, dataset)
         learner = load(run, device=device).learner
-        history = (record.get("training") or {}).get("history") or {}
+        training = record.get("training") or {}
+        history = training.get("history") or {}
         for ways, shots in settings:
             cell = Cell(str(run.name), learner.method, datasets[key].name, ways, shots,
                         training_seconds=float(history.get("seconds", math.nan)),
                         training_steps=int((history.get("step") or [0])[-1]),
-                        trained_ways=int(((record.get("training") or {}).get("plan") or {}).get("ways") or 0))
+                        trained_ways=int((training.get("plan") or {}).get("ways") or 0))
             measure(cell, learner, datasets[key], episodes=episodes, queries=queries, seed=seed, split=split,
                     device=device)
             comparison.cells.append(cell)

@@ -36,6 +36,12 @@ def learner_class(method: str):
     return getattr(importlib.import_module(module), name)
 
 
+def sized_by_ways(method: str) -> bool:
+    """Whether the method's model is built for one number of ways (it takes `ways`: a MAML-family head, the
+    label slots of the memory networks), so that a task of more ways needs a model built for them."""
+    return "ways" in inspect.signature(learner_class(method)).parameters
+
+
 def build_learner(method: str, backbone: str = "conv4", in_channels: int = 1, image_size: int = 28, **options):
     """A learner of `method` around a `backbone` (see fewshot_lab.backbones.BACKBONES) for `in_channels` images
     of `image_size` pixels (needed to size what follows the backbone: the heads of the pretrained
