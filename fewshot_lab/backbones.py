@@ -4,11 +4,17 @@ conv4 is the standard backbone of the few-shot papers (Vinyals 2016, Snell 2017,
 four blocks of [3x3 conv with `hidden` channels, batch norm, ReLU, 2x2 max-pool]. On 28x28 inputs
 the map shrinks 28 -> 14 -> 7 -> 3 -> 1, so the embedding has `hidden` features.
 conv4_small halves the width (about four times less compute) for live demos on a laptop CPU.
+Both are built in the channels-last memory format: every feature map after the first convolution is then
+stored pixel by pixel with its channels together. PyTorch's CPU kernels (oneDNN convolutions, and
+max-pooling above all) run a training step 1.3 to 1.8 times faster in that layout than in the default one
+(results/memory_format.md). It changes where numbers sit in memory, not which numbers are computed:
+outputs agree with the default layout to float rounding.
 mlp is the network of MAML's sinusoid regression (Finn et al. 2017): two hidden layers of 40 ReLU units,
 here the body, followed by each method's own output layer.
 """
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 
@@ -29,7 +35,7 @@ def conv4(in_channels: int = 1, hidden: int = 64) -> nn.Sequential:
         conv_block(hidden, hidden),
         conv_block(hidden, hidden),
         nn.Flatten(),
-    )
+    ).to(memory_format=torch.channels_last)
 
 
 def conv4_small(in_channels: int = 1) -> nn.Sequential:

@@ -1,4 +1,5 @@
 """The evaluation protocol and the first learners: nearest neighbours, learning from scratch, pretraining."""
+import copy
 import math
 
 import numpy as np
@@ -121,6 +122,24 @@ def test_backbones_have_the_papers_shape():
     assert sum(p.numel() for p in conv4().parameters()) == 111_936
     with pytest.raises(ValueError, match="unknown backbone 'resnet'"):
         make_backbone("resnet")
+
+
+def test_conv_backbones_are_channels_last_and_compute_what_the_default_layout_computes():
+    torch.manual_seed(0)
+    for network in (conv4(), conv4_small(3)):
+        kernels = [p for p in network.parameters() if p.dim() == 4]
+        assert kernels and all(k.is_contiguous(memory_format=torch.channels_last) for k in kernels)
+        default = copy.deepcopy(network).to(memory_format=torch.contiguous_format)
+        assert not default[1][0].weight.is_contiguous(memory_format=torch.channels_last)
+        images = torch.rand(6, network[0][0].in_channels, 28, 28)
+        ours, theirs = network(images), default(images)
+        torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-4)
+        ours.square().sum().backward()
+        theirs.square().sum().backward()
+        for mine, reference in zip(network.parameters(), default.parameters()):
+            # a conv bias before batch norm has a gradient of 0 up to rounding, so compare to the largest gradient
+            scale = max(p.grad.abs().max().item() for p in default.parameters())
+            torch.testing.assert_close(mine.grad, reference.grad, rtol=0, atol=1e-4 * scale)
 
 
 def test_pretrained_embedding_beats_pixels_on_unseen_glyph_alphabets(glyphs_dataset):

@@ -245,3 +245,11 @@ def test_cli_trains_the_family_and_evaluates_regression_with_more_steps(tmp_path
     assert main(["train", "--method", "maml", "--dataset", "sinusoid", "--augment", "all", "--out",
                  str(tmp_path / "x")]) == 2
     assert "sinusoid is a regression problem" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method", ["maml", "fomaml", "metasgd", "anil", "reptile"])
+def test_the_family_keeps_the_default_memory_layout(method):
+    """The conv backbones are built channels-last; the family turns its network back (results/memory_format.md)."""
+    learner = build_learner(method, backbone="conv4", ways=5)
+    kernels = [p for p in learner.network.parameters() if p.dim() == 4]
+    assert kernels and all(k.is_contiguous() for k in kernels)

@@ -88,6 +88,9 @@ class MAML(Learner):
         self.network = nn.Sequential()
         self.network.add_module("body", embedding)
         self.network.add_module("head", nn.Linear(features, ways))
+        # The default (NCHW) layout: the conv backbones come channels-last, which speeds up an ordinary
+        # training step but slows this family's per-task functional steps (results/memory_format.md).
+        self.network.to(memory_format=torch.contiguous_format)
         self.features, self.ways = features, ways
         self.inner_steps, self.inner_lr, self.test_inner_steps = inner_steps, float(inner_lr), test_inner_steps
         self.first_order = self.first_order_default if first_order is None else bool(first_order)
