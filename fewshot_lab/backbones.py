@@ -6,7 +6,7 @@ the map shrinks 28 -> 14 -> 7 -> 3 -> 1, so the embedding has `hidden` features.
 conv4_small halves the width (about four times less compute) for live demos on a laptop CPU.
 Both are built in the channels-last memory format: every feature map after the first convolution is then
 stored pixel by pixel with its channels together. PyTorch's CPU kernels (oneDNN convolutions, and
-max-pooling above all) run a training step 1.3 to 1.8 times faster in that layout than in the default one
+max-pooling above all) run a training step about 1.3 to 1.7 times faster in that layout than in the default one
 (results/memory_format.md). It changes where numbers sit in memory, not which numbers are computed:
 outputs agree with the default layout to float rounding.
 mlp is the network of MAML's sinusoid regression (Finn et al. 2017): two hidden layers of 40 ReLU units,
