@@ -30,16 +30,9 @@ from fewshot_lab.methods.maml import MAML
 BATCHES = [120, 80, 5]
 
 
-def step_seconds(network: torch.nn.Module, images: torch.Tensor, repeats: int) -> float:
-    optimizer = torch.optim.Adam(network.parameters(), lr=1e-3)
-
-    def step():
-        loss = network(images).pow(2).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-    for _ in range(3):
+def fastest_seconds(step, repeats: int, untimed: int) -> float:
+    """The fastest of `repeats` timed calls of step(), after `untimed` calls that warm it up."""
+    for _ in range(untimed):
         step()
     times = []
     for _ in range(repeats):
@@ -49,15 +42,25 @@ def step_seconds(network: torch.nn.Module, images: torch.Tensor, repeats: int) -
     return min(times)
 
 
+def step_seconds(network: torch.nn.Module, images: torch.Tensor, repeats: int) -> float:
+    optimizer = torch.optim.Adam(network.parameters(), lr=1e-3)
+
+    def step():
+        loss = network(images).pow(2).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return fastest_seconds(step, repeats, untimed=3)
+
+
 def meta_iteration_seconds(learner: MAML, batch, repeats: int) -> float:
-    times = []
-    for _ in range(repeats + 1):
+    def step():
         learner.zero_grad(set_to_none=True)
-        start = time.perf_counter()
         loss, _ = learner.training_loss(batch)
         loss.backward()
-        times.append(time.perf_counter() - start)
-    return min(times[1:])
+
+    return fastest_seconds(step, repeats, untimed=1)
 
 
 def main():
