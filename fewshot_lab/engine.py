@@ -6,7 +6,8 @@
 Each step draws a training batch from the learner's own stream (tasks for episodic learners, mixed
 image batches for a pretrained embedding), takes one optimiser step on learner.training_loss, and
 records the loss and accuracy. Every `val_every` steps the learner is scored on a fixed set of
-meta-validation tasks; the best weights are kept. With `out`, the latest and the best checkpoints are
+meta-validation tasks; the best weights are kept. `final=True` is the last training of a recipe already chosen
+on meta-validation: the val classes join the train classes, nothing is validated, and the last weights are kept. With `out`, the latest and the best checkpoints are
 written there atomically, and `resume=True` continues a stopped run to the same result an
 uninterrupted run would have reached (same steps, same tasks, same weights).
 """
@@ -66,6 +67,7 @@ class TrainingPlan:
     val_ways: int | None = None
     seed: int = 0
     augment: dict | None = None  # the fields of an Augmentation, or None for none
+    final: bool = False  # train on the train and val classes, no validation, keep the last weights
 
     def check(self):
         if self.steps is None and self.max_minutes is None:
@@ -98,23 +100,29 @@ def meta_train(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int 
                steps: int | None = 1000, max_minutes: float | None = None, lr: float = 1e-3,
                weight_decay: float = 0.0, schedule: str = "cosine", val_every: int = 250, val_episodes: int = 100,
                val_ways: int | None = None, seed: int = 0, augment: Augmentation | None = None, out=None,
-               resume: bool = False, progress: bool = True, device=None) -> History:
+               resume: bool = False, progress: bool = True, device=None, final: bool = False) -> History:
     """Meta-train `learner` on the train split of `dataset`; returns the History and leaves the best weights loaded.
 
     Validation uses the val split with `val_ways` ways (default: `ways`) and the same shots and queries.
     `augment` (fewshot_lab.data.augment.Augmentation) enlarges the training data only.
+    final: train on the train and val classes together (dataset.train_with_val()) with no validation, keeping the
+    last weights: the final run of a recipe whose settings were chosen on val. Then val_* are not used.
     """
     plan = TrainingPlan(ways, shots, queries, meta_batch, steps, max_minutes, lr, weight_decay, schedule, val_every,
-                        val_episodes, val_ways, seed, asdict(augment) if augment is not None else None)
+                        val_episodes, val_ways, seed, asdict(augment) if augment is not None else None, final)
     plan.check()
-    make_sampler(dataset, "val", ways=val_ways or ways, shots=shots, queries=queries)  # refuse impossible validation now
+    if final:
+        training_data = final_training_data(dataset)
+    else:
+        training_data = dataset
+        make_sampler(dataset, "val", ways=val_ways or ways, shots=shots, queries=queries)  # refuse impossible validation now
     if out is not None:
         learner.config()  # refuse, before training, a learner that cannot be saved
     device = torch.device(device) if device is not None else default_device()
     learner.to(device)
     out = Path(out) if out is not None else None
     torch.manual_seed(seed)
-    training_data = augment.training_dataset(dataset) if augment is not None else dataset
+    training_data = augment.training_dataset(training_data) if augment is not None else training_data
     stream = learner.training_stream(training_data, ways=ways, shots=shots, queries=queries, meta_batch=meta_batch,
                                      seed=seed)
     if augment is not None:
@@ -140,6 +148,14 @@ def torch_threads(count: int):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def final_training_data(dataset):
+    """The dataset whose train split a final run learns from: its train and val classes together."""
+    if not hasattr(dataset, "train_with_val"):
+        raise ValueError(f"final training moves the val classes of a class-split dataset into training; "
+                         f"{getattr(dataset, 'name', 'this dataset')} has no val classes to move")
+    return dataset.train_with_val()
 
 
 def default_device() -> torch.device:
@@ -176,11 +192,12 @@ class _Run:
                 history.loss.append(loss.item())
                 history.accuracy.append(accuracy)
                 bar.update()
-                if step % plan.val_every == 0:
-                    self.validate(step)
-                    value = history.val_accuracy[-1]
-                    bar.set_postfix(loss=f"{loss.item():.3f}",
-                                    val=f"{value:.3f}" if math.isnan(accuracy) else f"{100 * value:.1f}%")
+                if step % plan.val_every == 0:  # a final run validates nothing, but still saves its progress
+                    if not plan.final:
+                        self.validate(step)
+                        value = history.val_accuracy[-1]
+                        bar.set_postfix(loss=f"{loss.item():.3f}",
+                                        val=f"{value:.3f}" if math.isnan(accuracy) else f"{100 * value:.1f}%")
                     history.seconds = time.perf_counter() - started
                     self.save(step, "last.pt")
         except KeyboardInterrupt:  # a lecturer may stop early: keep what was learned, resumable from this step
@@ -191,7 +208,7 @@ class _Run:
         finally:
             bar.close()
         history.seconds = time.perf_counter() - started
-        if not history.val_step or history.val_step[-1] != step:
+        if not plan.final and (not history.val_step or history.val_step[-1] != step):
             self.validate(step)
         self.save(step, "last.pt")
         if self.best_state is not None:
@@ -231,6 +248,9 @@ def _restore(path: Path, learner, optimizer, stream, dataset, plan: TrainingPlan
     checkpoint = load_checkpoint(path, learner, dataset)
     training = checkpoint["training"]
     saved_plan = TrainingPlan(**training["plan"])
+    if saved_plan.final != plan.final:
+        raise ValueError(f"the run in {path.parent} was {'a final' if saved_plan.final else 'not a final'} run "
+                         f"(train and val classes together); resume it with final={saved_plan.final}")
     saved_plan.steps, saved_plan.max_minutes = plan.steps, plan.max_minutes  # a resumed run may be given longer
     optimizer.load_state_dict(training["optimizer"])
     stream.load_state_dict(training["sampler"])

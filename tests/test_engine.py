@@ -81,6 +81,48 @@ def test_checkpoints_load_with_weights_only_and_refuse_other_learners(tmp_path):
         read_checkpoint(tmp_path / "missing.pt")
 
 
+class SeenClasses:
+    """Wraps training_loss to record the dataset classes of every training task."""
+
+    def __init__(self, learner):
+        self.original, self.classes = learner.training_loss, set()
+        learner.training_loss = self
+
+    def __call__(self, batch):
+        self.classes.update(batch.classes.flatten().tolist())
+        return self.original(batch)
+
+
+def test_a_final_run_learns_from_train_and_val_classes_validates_nothing_and_keeps_the_last_weights(tmp_path):
+    dataset = pattern_dataset(noise=230)  # 16 classes: 7 train, 3 val, 6 test
+    merged = dataset.train_with_val()
+    assert merged.splits == {"train": list(range(10)), "val": [], "test": list(range(10, 16))}
+    assert dataset.splits["val"] == [7, 8, 9]  # the dataset itself is unchanged
+    learner = small_protonet()
+    seen = SeenClasses(learner)
+    history = meta_train(learner, dataset, steps=30, out=tmp_path, final=True, augment=None, **SETTINGS)
+    assert seen.classes == set(range(10))  # every train and val class, no test class
+    assert history.val_step == [] and history.best_step == -1 and history.step == list(range(1, 31))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
+    last = read_checkpoint(tmp_path / "last.pt")
+    assert last["training"]["plan"]["final"] is True and last["training"]["step"] == 30
+    for name, tensor in learner.state_dict().items():
+        torch.testing.assert_close(tensor, last["weights"][name], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="was a final run .*resume it with final=True"):
+        meta_train(small_protonet(), dataset, steps=40, out=tmp_path, resume=True, **SETTINGS)
+    ordinary = small_protonet()
+    seen = SeenClasses(ordinary)
+    meta_train(ordinary, dataset, steps=10, **SETTINGS)
+    assert seen.classes <= set(range(7))
+
+
+def test_final_training_needs_val_classes_to_move():
+    from fewshot_lab.data import load_dataset
+    with pytest.raises(ValueError, match="final training moves the val classes .*sinusoid has no val classes"):
+        meta_train(build_learner("maml", backbone="mlp", ways=1), load_dataset("sinusoid"), steps=1, final=True,
+                   progress=False)
+
+
 def test_a_wall_clock_budget_stops_the_run():
     history = meta_train(small_protonet(), pattern_dataset(), steps=None, max_minutes=0.02, **SETTINGS)
     assert 0 < len(history.step) and history.seconds < 10

@@ -99,6 +99,12 @@ class FewShotDataset:
         """The same images and classes with other meta-splits (which still must not overlap)."""
         return FewShotDataset(name or self.name, self.images, self.targets, self.classes, splits, self.preprocessing)
 
+    def train_with_val(self) -> "FewShotDataset":
+        """The val classes moved into the train split (val left empty), for the final training of a recipe whose
+        settings were chosen on val: more classes to learn from, and the test split untouched."""
+        return self.with_splits({"train": self.splits["train"] + self.splits["val"], "val": [],
+                                 "test": self.splits["test"]})
+
     def with_rotations(self, splits: tuple[str, ...] = SPLITS) -> "FewShotDataset":
         """Add the 90, 180 and 270 degree rotation of every class of `splits` as three new classes in the same
         split (the Vinyals et al. protocol for Omniglot): those splits hold four times as many classes."""
