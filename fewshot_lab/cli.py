@@ -43,7 +43,7 @@ def _train(arguments) -> int:
     import torch
 
     from fewshot_lab.data import load_dataset
-    from fewshot_lab.engine import meta_train
+    from fewshot_lab.engine import final_training_data, meta_train
     from fewshot_lab.methods import build_learner, sized_by_ways
 
     options = {"image_size": arguments.image_size} if arguments.image_size else {}
@@ -52,6 +52,7 @@ def _train(arguments) -> int:
     if regression and arguments.augment not in (None, "none"):
         raise ValueError(f"--augment {arguments.augment} transforms images; {dataset.name} is a regression problem")
     augment = AUGMENTATIONS[arguments.augment or ("none" if regression else "all")]
+    learned_from = final_training_data(dataset) if arguments.final else dataset  # refuses a dataset with no val classes
     learner_options = {name: getattr(arguments, name) for name in METHOD_OPTIONS
                        if getattr(arguments, name) is not None}
     if learner_options.get("freeze_encoder") and augment is not None and augment.moves_images:
@@ -59,7 +60,7 @@ def _train(arguments) -> int:
                          f"{arguments.augment or 'all'} moves the images, which the codes cannot follow: "
                          f"give --augment rotations or none")
     if arguments.method in ("knn", "finetune"):  # their pretraining head covers every (augmented) meta-train class
-        training_data = augment.training_dataset(dataset) if augment is not None else dataset
+        training_data = augment.training_dataset(learned_from) if augment is not None else learned_from
         learner_options["train_classes"] = len(training_data.splits["train"])
     if sized_by_ways(arguments.method):  # a classifier head of `ways` outputs
         learner_options["ways"] = 1 if regression else arguments.ways
@@ -81,12 +82,13 @@ def _train(arguments) -> int:
                          meta_batch=arguments.meta_batch, steps=steps, max_minutes=arguments.max_minutes,
                          lr=arguments.lr, val_every=arguments.val_every, val_episodes=arguments.val_episodes,
                          val_ways=arguments.val_ways, seed=arguments.seed, augment=augment, out=arguments.out,
-                         resume=arguments.resume, device=arguments.device)
+                         resume=arguments.resume, device=arguments.device, final=arguments.final)
     best = (f"mean squared error {history.best_val_accuracy:.3f}" if regression
             else f"accuracy {100 * history.best_val_accuracy:.2f}%")
+    kept = ("final run on the train and val classes, no meta-validation; the last weights are kept" if arguments.final
+            else f"best meta-validation {best} at step {history.best_step}")
     print(f"trained {arguments.method} for {history.step[-1] if history.step else 0} steps in {history.seconds:.0f} s; "
-          f"best meta-validation {best} at step {history.best_step}; "
-          f"saved in {arguments.out}")
+          f"{kept}; saved in {arguments.out}")
     return 0
 
 
@@ -197,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (kind, help_text) in METHOD_OPTIONS.items():
         kind_or_flag = {"action": "store_true"} if kind is bool else {"type": kind}
         method_options.add_argument("--" + name.replace("_", "-"), default=None, help=help_text, **kind_or_flag)
+    train.add_argument("--final", action="store_true",
+                       help="the final run of a recipe chosen on meta-validation: train on the train and val classes "
+                            "together, validate nothing, keep the last weights (the test classes stay unseen)")
     train.add_argument("--out", required=True, help="run folder for checkpoints")
     train.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     train.add_argument("--init", default=None, metavar="RUN",

@@ -104,3 +104,16 @@ def test_init_starts_the_embedding_from_a_saved_run(trained_run, tmp_path, capsy
     assert main(["train", "--method", "protonet", "--dataset", "glyphs", "--backbone", "conv4-small", "--init",
                  str(trained_run), "--resume", "--out", str(out)]) == 2
     assert "give one of them" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_final_run_trains_on_train_and_val_classes_and_keeps_its_last_weights(glyphs_dataset, tmp_path, capsys):
+    out = tmp_path / "final"
+    assert main(["train", "--method", "knn", "--dataset", "glyphs", "--backbone", "conv4-small", "--steps", "2",
+                 "--final", "--out", str(out)]) == 0
+    assert "final run on the train and val classes, no meta-validation" in capsys.readouterr().out
+    assert {p.name for p in out.iterdir()} == {"last.pt"}
+    splits = glyphs_dataset.splits
+    assert load(out).learner.train_classes == 4 * (len(splits["train"]) + len(splits["val"]))  # with rotated copies
+    assert main(["train", "--method", "maml", "--dataset", "sinusoid", "--steps", "1", "--final",
+                 "--out", str(tmp_path / "sine")]) == 2
+    assert "sinusoid has no val classes to move" in capsys.readouterr().err and not (tmp_path / "sine").exists()
