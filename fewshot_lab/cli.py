@@ -24,6 +24,7 @@ METHOD_OPTIONS = {
     "instances": (int, "drawings of each class per training sequence (mann, lstm; default 10)"),
     "encoder": (str, "image encoder: pixels, conv or conv4 (mann, lstm; default pixels)"),
     "freeze_encoder": (bool, "keep the conv/conv4 encoder fixed, e.g. as pretrained by --init (mann, lstm)"),
+    "add_vectors": (bool, "each memory head writes a separate add vector instead of its key (mann)"),
 }
 
 

@@ -60,6 +60,31 @@ def test_write_gate_one_writes_where_the_heads_read_last_step():
     assert torch.allclose(after.memory[0, 1:3], state.memory[0, 1:3] + torch.tensor([[0.7], [0.3]]))
 
 
+def test_add_vectors_are_written_in_place_of_the_keys_which_still_address():
+    memory_module = LRUAMemory(slots=5, width=3, heads=2, gamma=0.95)
+    state = hand_made_state([0.9, 0.1, 0.5, 0.05, 2.0])
+    keys = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]]])
+    adds = torch.tensor([[[0.0, 0.0, 3.0], [5.0, 0.0, 1.0]]])
+    by_key = memory_module(state, keys, strengths=torch.ones(1, 2), write_gates=torch.zeros(1, 2))
+    by_add = memory_module(state, keys, strengths=torch.ones(1, 2), write_gates=torch.zeros(1, 2), contents=adds)
+    assert torch.equal(by_add.memory[0, 3], adds.sum(1)[0])  # the least-used slot holds the add vectors
+    assert torch.equal(by_add.memory[0, 1], state.memory[0, 1] + adds.sum(1)[0])
+    assert torch.equal(by_add.read_weights, by_key.read_weights)  # where to look is still decided by the keys
+    assert torch.equal(by_add.write_weights, by_key.write_weights)
+
+
+def test_a_mann_with_add_vectors_learns_them_and_saves_the_choice():
+    learner = small("mann", add_vectors=True)
+    heads, width = learner.memory.heads, learner.memory.width
+    assert learner.interface.out_features == heads * (2 * width + 2)
+    batch = learner.training_stream(pattern_dataset(), ways=5, shots=1, queries=1, meta_batch=3, seed=0).sample()
+    learner.training_loss(batch)[0].backward()
+    add_rows = learner.interface.weight.grad[heads * (width + 2):]  # the rows that make a_t
+    assert add_rows.shape == (heads * width, 20) and (add_rows.abs().sum(1) > 0).all()
+    built = build_learner("mann", encoder="pixels", add_vectors=True)
+    assert built.config()["add_vectors"] is True and built.interface.out_features == 4 * (2 * 40 + 2)
+
+
 def test_heads_look_where_the_key_matched_before_this_steps_write():
     memory_module = LRUAMemory(slots=4, width=3, heads=1)
     memory = torch.tensor([[[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])

@@ -300,17 +300,22 @@ class MemoryAugmentedNetwork(SequenceLearner):
     """MANN with an LSTM controller and an LRUA memory (Santoro et al. 2016).
 
     hidden: controller units; slots x width: the memory; heads: read heads (each writes too); gamma: usage decay.
+    add_vectors: each head writes a separate add vector a_t = tanh(W_a h_t) instead of its key k_t (eq. 8 of the
+    paper writes the key). What is stored is then decoupled from how it is looked up: the controller can write
+    the previous image's code with the label that has just arrived while it reads with the current image's.
     """
 
     method = "mann"
 
     def __init__(self, embedding: nn.Module | None = None, ways: int = 5, instances: int = 10,
                  encoder: str = "pixels", freeze_encoder: bool = False, hidden: int = 200, slots: int = 128,
-                 width: int = 40, heads: int = 4, gamma: float = 0.95):
+                 width: int = 40, heads: int = 4, gamma: float = 0.95, add_vectors: bool = False):
         super().__init__(embedding, ways, instances, encoder, freeze_encoder)
         self.memory = LRUAMemory(slots, width, heads, gamma)
+        self.add_vectors = add_vectors
         self.controller = nn.LSTMCell(self.input_features + ways + heads * width, hidden)
-        self.interface = nn.Linear(hidden, heads * (width + 2))  # keys k_t, strengths beta_t, gates alpha_t
+        # keys k_t, strengths beta_t, gates alpha_t (and add vectors a_t)
+        self.interface = nn.Linear(hidden, heads * ((2 if add_vectors else 1) * width + 2))
         with torch.no_grad():
             self.interface.bias[heads * width:heads * (width + 1)] = STRENGTH_BIAS  # beta_t = 1 + softplus(10 + ...)
         self.output = nn.Linear(hidden + heads * width, ways)
@@ -323,9 +328,11 @@ class MemoryAugmentedNetwork(SequenceLearner):
         hidden, cell, memory = state
         heads, width = self.memory.heads, self.memory.width
         hidden, cell = self.controller(torch.cat([inputs, memory.reads.flatten(1)], dim=1), (hidden, cell))
-        keys, strengths, gates = self.interface(hidden).split([heads * width, heads, heads], dim=1)
+        parts = self.interface(hidden).split([heads * width, heads, heads] + [heads * width] * self.add_vectors, dim=1)
+        keys, strengths, gates = parts[:3]
+        contents = torch.tanh(parts[3]).view(-1, heads, width) if self.add_vectors else None
         memory = self.memory(memory, torch.tanh(keys).view(-1, heads, width), 1 + nn.functional.softplus(strengths),
-                             torch.sigmoid(gates))
+                             torch.sigmoid(gates), contents)
         scores = self.output(torch.cat([hidden, memory.reads.flatten(1)], dim=1))  # [episodes, ways]
         return scores, (hidden, cell, memory)
 

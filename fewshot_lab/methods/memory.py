@@ -77,16 +77,18 @@ class LRUAMemory(nn.Module):
                            reads=torch.zeros(episodes, self.heads, self.width, device=device, dtype=dtype))
 
     def forward(self, state: MemoryState, keys: torch.Tensor, strengths: torch.Tensor,
-                write_gates: torch.Tensor) -> MemoryState:
+                write_gates: torch.Tensor, contents: torch.Tensor | None = None) -> MemoryState:
         """One step of addressing, writing and reading. keys [episodes, heads, width]; strengths beta_t and write_gates sigma(alpha_t)
-        [episodes, heads]."""
+        [episodes, heads]; contents [episodes, heads, width], what each head writes: by default its key k_t (eq. 8),
+        or a separate add vector a_t (as in the NTM, and in public reimplementations of the paper)."""
+        contents = keys if contents is None else contents
         least = least_used(state.usage, self.heads)  # [episodes, slots], w^lu_{t-1}
         gates = write_gates.unsqueeze(-1)            # [episodes, heads, 1]
         write_weights = gates * state.read_weights + (1 - gates) * least.unsqueeze(1)  # [episodes, heads, slots]
         read_weights = content_weights(keys, state.memory, strengths)    # [episodes, heads, slots], on M_{t-1}
         emptiest = state.usage.argmin(dim=-1, keepdim=True)              # [episodes, 1], the least-used slot (first of ties)
         kept = torch.ones_like(state.usage).scatter_(-1, emptiest, 0.0)  # [episodes, slots]
-        memory = state.memory * kept.unsqueeze(-1) + write_weights.transpose(1, 2) @ keys  # [episodes, slots, width]
+        memory = state.memory * kept.unsqueeze(-1) + write_weights.transpose(1, 2) @ contents  # [episodes, slots, width]
         reads = read_weights @ memory                                    # [episodes, heads, width], from M_t
         usage = self.gamma * state.usage + read_weights.sum(1) + write_weights.sum(1)  # [episodes, slots]
         return MemoryState(memory, usage, read_weights, write_weights, reads)
