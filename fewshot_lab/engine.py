@@ -26,7 +26,6 @@ from tqdm.auto import tqdm
 from fewshot_lab.data import make_sampler
 from fewshot_lab.data.augment import Augmentation
 from fewshot_lab.checkpoints import load_checkpoint, save_checkpoint
-from fewshot_lab.evaluation import evaluate
 
 SCHEDULES = ("constant", "cosine")
 
@@ -103,7 +102,8 @@ def meta_train(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int 
                resume: bool = False, progress: bool = True, device=None, final: bool = False) -> History:
     """Meta-train `learner` on the train split of `dataset`; returns the History and leaves the best weights loaded.
 
-    Validation uses the val split with `val_ways` ways (default: `ways`) and the same shots and queries.
+    Validation scores learner.validation_score on the val split with `val_ways` ways (default: `ways`) and the
+    same shots and queries: the learner protocol, or for sequence learners (MANN, LSTM) accuracy by presentation.
     `augment` (fewshot_lab.data.augment.Augmentation) enlarges the training data only.
     final: train on the train and val classes together (dataset.train_with_val()) with no validation, keeping the
     last weights: the final run of a recipe whose settings were chosen on val. Then val_* are not used.
@@ -218,8 +218,8 @@ class _Run:
 
     def validate(self, step: int):
         plan, history = self.plan, self.history
-        result = evaluate(self.learner, self.dataset, ways=plan.val_ways or plan.ways, shots=plan.shots,
-                          queries=plan.queries, episodes=plan.val_episodes, split="val", seed=plan.seed)
+        result = self.learner.validation_score(self.dataset, ways=plan.val_ways or plan.ways, shots=plan.shots,
+                                               queries=plan.queries, episodes=plan.val_episodes, seed=plan.seed)
         self.learner.train()
         history.val_step.append(step)
         history.val_accuracy.append(result.mean)

@@ -70,6 +70,13 @@ class Learner(nn.Module):
             return nn.functional.mse_loss(scores, task.query_y), scores
         return nn.functional.cross_entropy(scores, task.query_y), scores
 
+    def validation_score(self, dataset, *, ways: int, shots: int, queries: int, episodes: int, seed: int):
+        """What meta-training keeps the best weights by (an Evaluation; higher accuracy or lower mean squared error
+        is better): by default the learner protocol on `episodes` seeded tasks of the val split."""
+        from fewshot_lab.evaluation import evaluate
+        return evaluate(self, dataset, ways=ways, shots=shots, queries=queries, episodes=episodes, split="val",
+                        seed=seed)
+
     def predict(self, support_x: torch.Tensor, support_y: torch.Tensor, query_x: torch.Tensor) -> torch.Tensor:
         """The predicted label of each query image."""
         with torch.set_grad_enabled(self.adapts_with_gradients):

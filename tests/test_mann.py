@@ -295,3 +295,16 @@ def test_memory_figures_and_the_episode_stepper_draw_one_episode():
     stepper = EpisodeStepper(learner, dataset, ways=3, instances=4)
     stepper.step.value = 7
     assert stepper.picture.value[:4] == b"\x89PNG" and "step 8" in stepper.note.value
+
+
+def test_meta_training_keeps_the_weights_best_by_presentation_on_val(tmp_path):
+    from fewshot_lab.engine import meta_train
+    dataset = pattern_dataset()
+    learner = small("mann", instances=4)
+    history = meta_train(learner, dataset, ways=3, meta_batch=2, steps=6, val_every=2, val_episodes=10, lr=1e-2,
+                         progress=False)
+    score = learner.validation_score(dataset, ways=3, shots=1, queries=15, episodes=10, seed=0)
+    by_presentation = learner.accuracy_by_presentation(dataset, ways=3, instances=4, episodes=10, split="val")
+    assert score.mean == pytest.approx(by_presentation.values[:, 1:].mean())  # the 2nd to 4th presentations
+    assert score.mean == pytest.approx(history.best_val_accuracy) == max(history.val_accuracy)
+    assert len(score.values) == 10 and score.split == "val"
