@@ -8,6 +8,7 @@ memory M (fewshot_lab.methods.memory, Least Recently Used Access), and one step 
     h_t, c_t = LSTM([e(x_t), onehot(y_{t-1}), r_{t-1}], (h_{t-1}, c_{t-1}))     (controller)
     k_t = tanh(W_k h_t), beta_t = 1 + softplus(W_beta h_t), alpha_t = W_alpha h_t   (per read head)
     M_t, w^r_t, r_t = LRUA(M_{t-1}, k_t, beta_t, alpha_t)                         (write, then read by content)
+    (with add_vectors=True each head writes a_t = tanh(W_a h_t) instead of k_t)
     p(y_t | x_1..t, y_1..t-1) = softmax(W_o [h_t, r_t] + b_o)                      (output)
 
 and meta-training minimises sum_t -log p(y_t | ...) over whole episodes. Two kinds of learning happen at two

@@ -8,7 +8,8 @@ the slot that was just read. One step, for each of `heads` read heads with key k
     w^lu_{t-1}(i) = 1 if w^u_{t-1}(i) <= m(w^u_{t-1}, n) else 0       (the n = heads least-used slots)
     w^w_t = sigma(alpha_t) w^r_{t-1} + (1 - sigma(alpha_t)) w^lu_{t-1}  (write weights, eq. 7)
     M_t(i) = M_{t-1}(i) + w^w_t(i) k_t                                  (eq. 8, summed over heads, after the
-                                                                         least-used slot is set to zero)
+                                                                         least-used slot is set to zero; or
+                                                                         w^w_t(i) a_t, a separate add vector)
     K(k_t, M_{t-1}(i)) = k_t . M_{t-1}(i) / (||k_t|| ||M_{t-1}(i)||)  (cosine similarity, eq. 2)
     w^r_t(i) = exp(beta_t K(k_t, M_{t-1}(i))) / sum_j exp(beta_t K(k_t, M_{t-1}(j)))   (read weights, eq. 3)
     r_t = sum_i w^r_t(i) M_t(i)                                         (read vector, eq. 4)
@@ -17,8 +18,9 @@ the slot that was just read. One step, for each of `heads` read heads with key k
 m(v, n) is the n-th smallest element of v. beta_t >= 1, the key strength that sharpens the softmax, comes
 from the Neural Turing Machine; Santoro et al. write eq. 3 with beta_t = 1.
 Where to look is decided on the memory before this step's write, what is read comes from the memory after
-it (as in the public reference implementations of the paper): compared with M_t, a key would mostly find
-the row it has just written itself. In our CPU-budget runs, addressing M_t never left the chance plateau.
+it: when the key itself is written (eq. 8), a key compared with M_t would mostly find the row it has just
+written. In our CPU-budget runs, addressing M_t never left the chance plateau. (Public reimplementations
+differ here: tristandeleu/ntm-one-shot, for one, writes separate add vectors and addresses M_t.)
 The memory holds no parameters: what it stores lives within one episode (fast), while the controller that
 writes and reads it is meta-learned across episodes (slow).
 """
