@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
 import numpy as np
 import torch
 from IPython.display import display
@@ -155,6 +156,7 @@ def plot_slow_and_fast(training: dict, result, names: tuple[str, str] = ("MANN",
         episodes, accuracies = training[name]
         slow.plot(episodes, 100 * np.asarray(accuracies), marker=".", label=name)
         fast.plot(np.arange(1, result[name].instances + 1), 100 * result[name].mean, marker="o", label=name)
+    slow.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value / 1000:g}k" if value else "0"))
     slow.set_xlabel("meta-training episodes seen (weights change: slow, across tasks)")
     slow.set_ylabel(slow_measure)
     fast.set_xlabel("presentation within one episode (memory changes: fast, within a task)")
