@@ -26,7 +26,7 @@ def test_unknown_names_are_refused():
 
 def test_the_recipe_still_trains_the_same_way(omniglot_small_dataset):
     """The shipped MANN's commands, run for a few steps each, give the weights they gave when it was exported
-    (the full run is about 7 minutes; this catches any change of code or data that would change its trajectory)."""
+    (the full run is about 36 minutes of one core; this catches any change of code or data that would change its trajectory)."""
     assert set(RECIPES) == set(SHIPPED)
     shipped = load_pretrained("mann_omniglot").pretrained["short_fingerprint"]
     assert short_fingerprint("mann_omniglot") == pytest.approx(shipped, rel=1e-6)

@@ -32,12 +32,12 @@ HISTORY_WINDOW = 100  # training accuracy is shipped as means over windows of th
 _KNN = ("train --method knn --dataset omniglot-small --steps {steps} --val-every {knn_val_every} "
         "--val-episodes {val_episodes} --out {runs}/knn_os")
 _SEQUENCE = ("train --method {method} --dataset omniglot-small --ways 5 --meta-batch 16 --steps {steps} --lr 3e-3 "
-             "--val-every {val_every} --val-episodes {val_episodes} --encoder conv4 --freeze-encoder --init {runs}/knn_os "
-             "--augment rotations --out {runs}/{method}_c4_os")
+             "--val-every {val_every} --val-episodes {sequence_val_episodes} --encoder conv4 --freeze-encoder "
+             "--init {runs}/knn_os --augment rotations --out {runs}/{method}_c4_os")
 # name -> (commands with the steps, validation and {runs} folder left open, their full-length steps)
 RECIPES = {
-    "mann_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "mann")], [2500, 2000]),
-    "lstm_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "lstm")], [2500, 2000]),
+    "mann_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "mann") + " --add-vectors"], [2500, 12000]),
+    "lstm_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "lstm")], [2500, 12000]),
 }
 
 
@@ -50,8 +50,8 @@ def recipe(name: str, runs: str = "runs", short: bool = False) -> list[list[str]
     lines = []
     for command, full in zip(commands, steps):
         count = SHORT_STEPS if short else full
-        validation = dict(knn_val_every=count, val_every=count, val_episodes=4) if short else \
-            dict(knn_val_every=250, val_every=500, val_episodes=100)
+        validation = dict(knn_val_every=count, val_every=count, val_episodes=4, sequence_val_episodes=4) if short else \
+            dict(knn_val_every=250, val_every=500, val_episodes=100, sequence_val_episodes=300)
         lines.append(command.format(steps=count, runs=runs, **validation).split())
     return lines
 
