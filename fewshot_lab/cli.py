@@ -44,7 +44,7 @@ def _train(arguments) -> int:
     import torch
 
     from fewshot_lab.data import load_dataset
-    from fewshot_lab.engine import final_training_data, meta_train
+    from fewshot_lab.engine import meta_train, training_data
     from fewshot_lab.methods import build_learner, sized_by_ways
 
     options = {"image_size": arguments.image_size} if arguments.image_size else {}
@@ -53,16 +53,14 @@ def _train(arguments) -> int:
     if regression and arguments.augment not in (None, "none"):
         raise ValueError(f"--augment {arguments.augment} transforms images; {dataset.name} is a regression problem")
     augment = AUGMENTATIONS[arguments.augment or ("none" if regression else "all")]
-    learned_from = final_training_data(dataset) if arguments.final else dataset  # refuses a dataset with no val classes
     learner_options = {name: getattr(arguments, name) for name in METHOD_OPTIONS
                        if getattr(arguments, name) is not None}
     if learner_options.get("freeze_encoder") and augment is not None and augment.moves_images:
         raise ValueError(f"--freeze-encoder trains on the codes of the drawings, computed once; --augment "
                          f"{arguments.augment or 'all'} moves the images, which the codes cannot follow: "
                          f"give --augment rotations or none")
-    if arguments.method in ("knn", "finetune"):  # their pretraining head covers every (augmented) meta-train class
-        training_data = augment.training_dataset(learned_from) if augment is not None else learned_from
-        learner_options["train_classes"] = len(training_data.splits["train"])
+    if arguments.method in ("knn", "finetune"):  # their pretraining head covers every class the run learns from
+        learner_options["train_classes"] = len(training_data(dataset, augment, arguments.final).splits["train"])
     if sized_by_ways(arguments.method):  # a classifier head of `ways` outputs
         learner_options["ways"] = 1 if regression else arguments.ways
     channels, size = (1, 1) if regression else dataset.image_shape[:2]  # regression inputs: one number each

@@ -7,9 +7,9 @@ Each step draws a training batch from the learner's own stream (tasks for episod
 image batches for a pretrained embedding), takes one optimiser step on learner.training_loss, and
 records the loss and accuracy. Every `val_every` steps the learner is scored on a fixed set of
 meta-validation tasks; the best weights are kept. `final=True` is the last training of a recipe already chosen
-on meta-validation: the val classes join the train classes, nothing is validated, and the last weights are kept. With `out`, the latest and the best checkpoints are
-written there atomically, and `resume=True` continues a stopped run to the same result an
-uninterrupted run would have reached (same steps, same tasks, same weights).
+on meta-validation: the val classes join the train classes, nothing is validated, and the last weights are kept.
+With `out`, the latest and the best checkpoints are written there atomically, and `resume=True` continues a
+stopped run to the same result an uninterrupted run would have reached (same steps, same tasks, same weights).
 """
 from __future__ import annotations
 
@@ -111,10 +111,8 @@ def meta_train(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int 
     plan = TrainingPlan(ways, shots, queries, meta_batch, steps, max_minutes, lr, weight_decay, schedule, val_every,
                         val_episodes, val_ways, seed, asdict(augment) if augment is not None else None, final)
     plan.check()
-    if final:
-        training_data = final_training_data(dataset)
-    else:
-        training_data = dataset
+    learned_from = training_data(dataset, augment, final)  # refuses a final run of a dataset with no val classes
+    if not final:
         make_sampler(dataset, "val", ways=val_ways or ways, shots=shots, queries=queries)  # refuse impossible validation now
     if out is not None:
         learner.config()  # refuse, before training, a learner that cannot be saved
@@ -122,8 +120,7 @@ def meta_train(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int 
     learner.to(device)
     out = Path(out) if out is not None else None
     torch.manual_seed(seed)
-    training_data = augment.training_dataset(training_data) if augment is not None else training_data
-    stream = learner.training_stream(training_data, ways=ways, shots=shots, queries=queries, meta_batch=meta_batch,
+    stream = learner.training_stream(learned_from, ways=ways, shots=shots, queries=queries, meta_batch=meta_batch,
                                      seed=seed)
     if augment is not None:
         stream = augment.wrap(stream, seed)
@@ -150,12 +147,15 @@ def torch_threads(count: int):
         torch.set_num_threads(before)
 
 
-def final_training_data(dataset):
-    """The dataset whose train split a final run learns from: its train and val classes together."""
-    if not hasattr(dataset, "train_with_val"):
-        raise ValueError(f"final training moves the val classes of a class-split dataset into training; "
-                         f"{getattr(dataset, 'name', 'this dataset')} has no val classes to move")
-    return dataset.train_with_val()
+def training_data(dataset, augment: Augmentation | None = None, final: bool = False):
+    """The dataset whose train split a run learns from: the train classes (with the val classes too for a final
+    run), enlarged by `augment` (e.g. rotated copies as new classes)."""
+    if final:
+        if not hasattr(dataset, "train_with_val"):
+            raise ValueError(f"final training moves the val classes of a class-split dataset into training; "
+                             f"{getattr(dataset, 'name', 'this dataset')} has no val classes to move")
+        dataset = dataset.train_with_val()
+    return augment.training_dataset(dataset) if augment is not None else dataset
 
 
 def default_device() -> torch.device:
