@@ -342,9 +342,9 @@ class MemoryAugmentedNetwork(SequenceLearner):
         hidden, cell, memory = state
         heads, width = self.memory.heads, self.memory.width
         hidden, cell = self.controller(torch.cat([inputs, memory.reads.flatten(1)], dim=1), (hidden, cell))
-        parts = self.interface(hidden).split([heads * width, heads, heads] + [heads * width] * self.add_vectors, dim=1)
-        keys, strengths, gates = parts[:3]
-        contents = torch.tanh(parts[3]).view(-1, heads, width) if self.add_vectors else None
+        sizes = [heads * width, heads, heads] + ([heads * width] if self.add_vectors else [])
+        keys, strengths, gates, *adds = self.interface(hidden).split(sizes, dim=1)
+        contents = torch.tanh(adds[0]).view(-1, heads, width) if self.add_vectors else None
         memory = self.memory(memory, torch.tanh(keys).view(-1, heads, width), 1 + nn.functional.softplus(strengths),
                              torch.sigmoid(gates), contents)
         scores = self.output(torch.cat([hidden, memory.reads.flatten(1)], dim=1))  # [episodes, ways]
