@@ -53,6 +53,14 @@ def _train(arguments) -> int:
     if regression and arguments.augment not in (None, "none"):
         raise ValueError(f"--augment {arguments.augment} transforms images; {dataset.name} is a regression problem")
     augment = AUGMENTATIONS[arguments.augment or ("none" if regression else "all")]
+    if arguments.augment_strength is not None:
+        if augment is None or not augment.moves_images:
+            raise ValueError(f"--augment-strength scales the affine moves of --augment affine or all; --augment "
+                             f"{arguments.augment or 'none'} makes none")
+        if not 0 <= arguments.augment_strength < 1 / augment.scale:
+            raise ValueError(f"--augment-strength must be at least 0 and below {1 / augment.scale:g} (where the "
+                             f"random zoom would reach 0), not {arguments.augment_strength:g}")
+        augment = augment.scaled(arguments.augment_strength)
     learner_options = {name: getattr(arguments, name) for name in METHOD_OPTIONS
                        if getattr(arguments, name) is not None}
     if learner_options.get("freeze_encoder") and augment is not None and augment.moves_images:
@@ -194,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="training-only augmentation of images: rotated copies of the meta-train classes as new "
                             "classes, small random affine moves of each image, all (both, the default) or none "
                             "(the default for regression)")
+    train.add_argument("--augment-strength", type=float, default=None, metavar="S",
+                       help="multiply the ranges of the affine moves (10 degrees of rotation, 10%% zoom, 0.1 shear, "
+                            "8%% shift either way) by S (default 1; 0 turns them off)")
     method_options = train.add_argument_group("method options (only for the methods that take them)")
     for name, (kind, help_text) in METHOD_OPTIONS.items():
         kind_or_flag = {"action": "store_true"} if kind is bool else {"type": kind}

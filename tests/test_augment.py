@@ -1,4 +1,5 @@
 """Training-only augmentation: rotated classes for meta-train alone, seeded affine moves, exact resume."""
+import pytest
 import torch
 
 from fewshot_lab.data.augment import AffineStream, Augmentation, random_affine
@@ -31,6 +32,25 @@ def test_random_affine_is_seeded_moves_ink_and_is_the_identity_at_zero():
     assert (first.sum((2, 3, 4)) / images.sum((2, 3, 4))).sub(1).abs().max() < 0.35  # ink mostly kept
     still = random_affine(images, Augmentation(degrees=0, scale=0, shear=0, shift=0), torch.Generator())
     torch.testing.assert_close(still, images, atol=1e-5, rtol=0)
+
+
+def test_scaled_augmentation_moves_images_further_and_refuses_impossible_ranges():
+    images = pattern_dataset().as_float(torch.arange(8)).view(2, 4, 1, 28, 28)
+    base = Augmentation()
+    assert base.scaled(1) == base and base.scaled(2).degrees == 20 and base.scaled(2).shift == base.shift * 2
+    assert not base.scaled(0).moves_images and base.scaled(0).rotations
+
+    def moved_by(augmentation):  # mean absolute change of a pixel, over the same random draws
+        return (random_affine(images, augmentation, torch.Generator().manual_seed(3)) - images).abs().mean()
+
+    assert moved_by(base.scaled(0.5)) < moved_by(base) < moved_by(base.scaled(2))
+    for strength, words in ((-1, ">= 0"), (float("nan"), ">= 0"), (10, "below 10")):
+        with pytest.raises(ValueError, match=words):
+            base.scaled(strength)
+    with pytest.raises(ValueError, match="degrees"):
+        Augmentation(degrees=-5)
+    with pytest.raises(ValueError, match="below 1"):
+        Augmentation(scale=1.0)
 
 
 def test_affine_stream_moves_images_only_and_restores_its_state():

@@ -117,3 +117,20 @@ def test_a_final_run_trains_on_train_and_val_classes_and_keeps_its_last_weights(
     assert main(["train", "--method", "maml", "--dataset", "sinusoid", "--steps", "1", "--final",
                  "--out", str(tmp_path / "sine")]) == 2
     assert "sinusoid has no val classes to move" in capsys.readouterr().err and not (tmp_path / "sine").exists()
+
+
+def test_augment_strength_scales_the_affine_moves_and_is_refused_where_there_are_none(tmp_path, capsys):
+    from fewshot_lab.checkpoints import read_checkpoint
+
+    out = tmp_path / "strong"
+    assert main(["train", "--method", "protonet", "--dataset", "glyphs", "--backbone", "conv4-small", "--steps", "2",
+                 "--val-every", "2", "--val-episodes", "2", "--augment-strength", "2", "--out", str(out)]) == 0
+    assert read_checkpoint(out / "last.pt")["training"]["plan"]["augment"] == {
+        "rotations": True, "degrees": 20.0, "scale": 0.2, "shear": 0.2, "shift": 0.16}
+    for augment, strength, words in (("rotations", "2", "--augment rotations makes none"),
+                                     ("all", "-1", "must be at least 0 and below 10"),
+                                     ("all", "10", "must be at least 0 and below 10")):
+        refused = tmp_path / f"refused_{augment}{strength}"
+        assert main(["train", "--method", "protonet", "--dataset", "glyphs", "--steps", "1", "--augment", augment,
+                     "--augment-strength", strength, "--out", str(refused)]) == 2
+        assert words in capsys.readouterr().err and not refused.exists()

@@ -9,7 +9,7 @@ Two kinds, applied to meta-training only (validation and test tasks are never au
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import torch
 from torch.nn import functional
@@ -25,9 +25,30 @@ class Augmentation:
     shear: float = 0.1            # random shear factor in [-shear, shear]
     shift: float = 0.08           # random shift, as a fraction of the image side
 
+    def __post_init__(self):
+        for name in ("degrees", "scale", "shear", "shift"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"Augmentation {name} is a range either way and must be a finite number >= 0, "
+                                 f"not {value}")
+        if self.scale >= 1:
+            raise ValueError(f"Augmentation scale {self.scale} would zoom images by a factor down to "
+                             f"{1 - self.scale:g}: it must be below 1")
+
     @property
     def moves_images(self) -> bool:
         return any((self.degrees, self.scale, self.shear, self.shift))
+
+    def scaled(self, strength: float) -> Augmentation:
+        """The same augmentation with every affine range (degrees, scale, shear, shift) times `strength`:
+        0 keeps the rotated classes only, 2 moves each image up to twice as far."""
+        if not math.isfinite(strength) or strength < 0:
+            raise ValueError(f"augmentation strength must be a finite number >= 0, not {strength}")
+        if self.scale * strength >= 1:
+            raise ValueError(f"augmentation strength {strength:g} makes the zoom range 1 ± {self.scale * strength:g}, "
+                             f"which reaches 0: give a strength below {1 / self.scale:g}")
+        return replace(self, degrees=self.degrees * strength, scale=self.scale * strength,
+                       shear=self.shear * strength, shift=self.shift * strength)
 
     def training_dataset(self, dataset: FewShotDataset) -> FewShotDataset:
         """The dataset meta-training draws from: with rotated copies of the train classes, if asked."""
