@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluation = commands.add_parser("evaluate", help="score a saved learner on seeded test tasks",
                                      description="Score a saved learner on seeded tasks of a dataset's split: "
-                                                 "accuracy with its 95%% confidence interval.")
+                                                 "accuracy with its 95% confidence interval.")
     evaluation.add_argument("run", help="a run folder written by train (or a checkpoint file)")
     evaluation.add_argument("--dataset", default=None, help="dataset to test on (default: the one it was trained on)")
     _task_arguments(evaluation, ways=5, shots=1, queries=15)
@@ -236,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     comparison = commands.add_parser("compare", help="score several saved runs on the same seeded test tasks",
                                      description="Score run folders on identical seeded test tasks at each setting: "
-                                                 "accuracy (95%% CI), meta-training time, adaptation time per task "
+                                                 "accuracy (95% CI), meta-training time, adaptation time per task "
                                                  "and peak memory; writes a markdown table and its JSON record.")
     comparison.add_argument("runs", nargs="*", help="run folders written by train")
     comparison.add_argument("--from-results", nargs="+", default=None, metavar="JSON",

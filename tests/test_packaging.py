@@ -55,3 +55,15 @@ def test_cli_lists_datasets_with_cache_state(tmp_path):
 def test_cli_without_a_command_prints_help():
     run = subprocess.run([sys.executable, "-m", "fewshot_lab"], capture_output=True, text=True)
     assert run.returncode == 2 and "datasets" in run.stdout
+
+
+def test_every_help_text_renders_its_percent_signs_once():
+    import argparse
+
+    from fewshot_lab.cli import build_parser
+
+    parser = build_parser()
+    commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    for name, command in {"": parser, **commands.choices}.items():
+        text = command.format_help()
+        assert "%%" not in text and "%(" not in text, name
