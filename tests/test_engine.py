@@ -17,14 +17,17 @@ def small_protonet():
 
 
 def test_meta_training_beats_chance_and_keeps_the_best_weights(tmp_path):
-    dataset = pattern_dataset(noise=230)
+    # noise 200: after 40 steps the learner scores 0.80-0.85 over init seeds 0-3 and 1 or 2 torch threads, from
+    # 0.53-0.65 untrained (chance 1/3). At noise 230 it plateaued near 0.6-0.7, and seed 0 sat on a 0.6 threshold
+    # (0.598 with 1 thread, 0.642 with 2), so the outcome depended on the machine's thread count.
+    dataset = pattern_dataset(noise=200)
     learner = small_protonet()
     before = evaluate(learner, dataset, ways=3, queries=3, episodes=50)
     history = meta_train(learner, dataset, steps=40, out=tmp_path / "run", **SETTINGS)
     after = evaluate(learner, dataset, ways=3, queries=3, episodes=50)
     assert history.step == list(range(1, 41)) and len(history.loss) == 40
     assert history.val_step == [10, 20, 30, 40] and history.best_val_accuracy == max(history.val_accuracy)
-    assert after.mean > 0.6 and after.mean > before.mean
+    assert after.mean > 0.7 and after.mean > before.mean + 0.1
     best = read_checkpoint(tmp_path / "run" / "best.pt")
     for name, tensor in learner.state_dict().items():
         torch.testing.assert_close(tensor, best["weights"][name])
