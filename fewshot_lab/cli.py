@@ -57,8 +57,8 @@ def _train(arguments) -> int:
         if augment is None or not augment.moves_images:
             raise ValueError(f"--augment-strength scales the affine moves of --augment affine or all; --augment "
                              f"{arguments.augment or 'none'} makes none")
-        if not 0 <= arguments.augment_strength < 1 / augment.scale:
-            raise ValueError(f"--augment-strength must be at least 0 and below {1 / augment.scale:g} (where the "
+        if not 0 <= arguments.augment_strength < augment.strength_limit:
+            raise ValueError(f"--augment-strength must be at least 0 and below {augment.strength_limit:g} (where the "
                              f"random zoom would reach 0), not {arguments.augment_strength:g}")
         augment = augment.scaled(arguments.augment_strength)
     learner_options = {name: getattr(arguments, name) for name in METHOD_OPTIONS

@@ -44,7 +44,8 @@ def test_scaled_augmentation_moves_images_further_and_refuses_impossible_ranges(
         return (random_affine(images, augmentation, torch.Generator().manual_seed(3)) - images).abs().mean()
 
     assert moved_by(base.scaled(0.5)) < moved_by(base) < moved_by(base.scaled(2))
-    for strength, words in ((-1, ">= 0"), (float("nan"), ">= 0"), (10, "below 10")):
+    assert base.strength_limit == 10 and Augmentation(scale=0).strength_limit == float("inf")
+    for strength, words in ((-1, "at least 0"), (float("nan"), "finite"), (10, "below 10")):
         with pytest.raises(ValueError, match=words):
             base.scaled(strength)
     with pytest.raises(ValueError, match="degrees"):

@@ -39,14 +39,18 @@ class Augmentation:
     def moves_images(self) -> bool:
         return any((self.degrees, self.scale, self.shear, self.shift))
 
+    @property
+    def strength_limit(self) -> float:
+        """scaled(strength) needs strength below this: where the random zoom range 1 - scale x strength reaches 0."""
+        return 1 / self.scale if self.scale else math.inf
+
     def scaled(self, strength: float) -> Augmentation:
         """The same augmentation with every affine range (degrees, scale, shear, shift) times `strength`:
-        0 keeps the rotated classes only, 2 moves each image up to twice as far."""
-        if not math.isfinite(strength) or strength < 0:
-            raise ValueError(f"augmentation strength must be a finite number >= 0, not {strength}")
-        if self.scale * strength >= 1:
-            raise ValueError(f"augmentation strength {strength:g} makes the zoom range 1 ± {self.scale * strength:g}, "
-                             f"which reaches 0: give a strength below {1 / self.scale:g}")
+        0 turns the moves off (rotated classes stay, if asked for), 2 moves each image up to twice as far."""
+        if not (math.isfinite(strength) and 0 <= strength < self.strength_limit):
+            limit = "" if math.isinf(self.strength_limit) else \
+                f" and below {self.strength_limit:g} (where the random zoom would reach 0)"
+            raise ValueError(f"augmentation strength must be a finite number at least 0{limit}, not {strength:g}")
         return replace(self, degrees=self.degrees * strength, scale=self.scale * strength,
                        shear=self.shear * strength, shift=self.shift * strength)
 
