@@ -13,9 +13,21 @@ which keeps the weights in half precision (to stay small; loaded back as float32
 configuration, the dataset's description and the training history, and a fingerprint of the same
 commands run for SHORT_STEPS steps (tests/test_mann_pretrained.py reruns them and compares).
 RECIPES names the commands; a `{runs}` folder holds the intermediate runs.
+
+The fingerprint is exact only on one kind of CPU: another processor's kernels sum in another order, and Adam
+turns those last-bit differences into visible ones within a few steps (an Intel Xeon moved the AMD EPYC's
+fingerprint by 0.13%, as much as a small change of the recipe does). FINGERPRINTS (fingerprints.json) holds the
+fingerprints of the unchanged recipe measured on other CPUs; on a new kind of CPU, check out a commit whose
+fingerprint test passed elsewhere and run
+
+    python -m fewshot_lab.pretrained --fingerprint NAME
+
+which adds this CPU's fingerprint to that file.
 """
 from __future__ import annotations
 
+import json
+import platform
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,6 +38,7 @@ from fewshot_lab.checkpoints import read_checkpoint
 from fewshot_lab.methods import build_learner
 
 FOLDER = Path(__file__).resolve().parent
+FINGERPRINTS = FOLDER / "fingerprints.json"  # name -> {CPU description: short fingerprint of the unchanged recipe}
 SHORT_STEPS = 3  # steps of each command in the reproduction fingerprint
 HISTORY_WINDOW = 100  # training accuracy is shipped as means over windows of this many steps
 
@@ -88,6 +101,36 @@ def short_fingerprint(name: str) -> list[float]:
         shutil.rmtree(runs, ignore_errors=True)
 
 
+def cpu_description() -> str:
+    """The processor whose arithmetic a fingerprint was made with, e.g. 'x86_64 Intel(R) Xeon(R) Processor, AVX512'."""
+    model = platform.processor() or ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        model = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                      if line.startswith("model name")), model)
+    return f"{platform.machine()} {model}, {torch.backends.cpu.get_cpu_capability()}".replace("  ", " ")
+
+
+def known_fingerprints(name: str) -> dict[str, list[float]]:
+    """Every short fingerprint of recipe `name` on record, by CPU: the one made at export and those in FINGERPRINTS."""
+    known = dict(json.loads(FINGERPRINTS.read_text(encoding="utf-8")).get(name, {})) if FINGERPRINTS.exists() else {}
+    exported = load_pretrained(name).pretrained
+    known[exported.get("fingerprint_cpu", "the CPU it was exported on")] = exported["short_fingerprint"]
+    return known
+
+
+def record_fingerprint(name: str) -> tuple[str, list[float]]:
+    """Run the short recipe on this CPU and add its fingerprint to FINGERPRINTS (written atomically)."""
+    load_pretrained(name)  # refuse an unknown name before running anything
+    cpu, values = cpu_description(), short_fingerprint(name)
+    table = json.loads(FINGERPRINTS.read_text(encoding="utf-8")) if FINGERPRINTS.exists() else {}
+    table.setdefault(name, {})[cpu] = values
+    temporary = FINGERPRINTS.with_suffix(".tmp")
+    temporary.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    temporary.replace(FINGERPRINTS)
+    return cpu, values
+
+
 def export(run, name: str) -> Path:
     """Write the best checkpoint of `run` as FOLDER/NAME.pt (half-precision weights) with its recipe."""
     payload = read_checkpoint(Path(run) / "best.pt")
@@ -101,6 +144,7 @@ def export(run, name: str) -> Path:
                     "train_accuracy": _window_means(history.get("accuracy") or [], HISTORY_WINDOW)},
         "commands": ["fewshot-lab " + " ".join(line) for line in recipe(name)],
         "short_fingerprint": short_fingerprint(name),
+        "fingerprint_cpu": cpu_description(),
     }
     path = FOLDER / f"{name}.pt"
     torch.save(shipped, path)
