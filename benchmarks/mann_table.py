@@ -9,6 +9,9 @@ Train the runs with the CLI, e.g. (omniglot-small needs ../shared/data/omniglot 
 then print the markdown table of their test episodes:
 
     OMP_NUM_THREADS=1 python benchmarks/mann_table.py runs/mann_omniglot5 runs/lstm_omniglot5 --episodes 1000
+
+--bound adds, under each run, what a perfect memory of its image code would score on the same episodes
+(SequenceLearner.recall_bound_by_presentation).
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ def main(argv=None) -> int:
     parser.add_argument("--episodes", type=int, default=1000, help="test episodes (default 1000)")
     parser.add_argument("--instances", type=int, default=10, help="drawings of each class per episode (default 10)")
     parser.add_argument("--split", default="test", choices=["train", "val", "test"])
+    parser.add_argument("--bound", action="store_true", help="add the recall bound of each run's image code")
     arguments = parser.parse_args(argv)
     use_shared_omniglot()
     header = None
@@ -43,10 +47,17 @@ def main(argv=None) -> int:
             header = f"| run | method | classes | {numbers} | 95% CI at most |"
             print(f"{result.protocol.split(', seed')[0]}\n\n{header}\n|" + " --- |" * (arguments.instances + 4))
         history = saved.training["history"] if saved.training else {}
-        cells = " | ".join(f"{100 * value:.1f}" for value in result.mean)
-        print(f"| {Path(run).name} (step {history.get('best_step', '?')}) | {saved.learner.method} | {result.ways} | "
-              f"{cells} | ±{100 * result.ci95.max():.1f} |")
+        print(row(f"{Path(run).name} (step {history.get('best_step', '?')})", saved.learner.method, result))
+        if arguments.bound:
+            bound = saved.learner.recall_bound_by_presentation(dataset, instances=arguments.instances,
+                                                               episodes=arguments.episodes, split=arguments.split)
+            print(row(f"{Path(run).name}: its code, perfectly recalled", "recall bound", bound))
     return 0
+
+
+def row(name: str, method: str, result) -> str:
+    cells = " | ".join(f"{100 * value:.1f}" for value in result.mean)
+    return f"| {name} | {method} | {result.ways} | {cells} | ±{100 * result.ci95.max():.1f} |"
 
 
 if __name__ == "__main__":

@@ -308,3 +308,23 @@ def test_meta_training_keeps_the_weights_best_by_presentation_on_val(tmp_path):
     assert score.mean == pytest.approx(by_presentation.values[:, 1:].mean())  # the 2nd to 4th presentations
     assert score.mean == pytest.approx(history.best_val_accuracy) == max(history.val_accuracy)
     assert len(score.values) == 10 and score.split == "val"
+
+
+def test_the_recall_bound_is_perfect_on_clean_patterns_and_the_best_guess_on_first_drawings():
+    """A perfect memory of clean, distinct patterns recalls every drawing after a class's first; each first
+    drawing is a guess among the labels not shown yet: 1/5, 1/4, ..., 1/1 for the five classes of an episode."""
+    dataset = pattern_dataset(noise=1)
+    learner = small("mann")
+    bound = learner.recall_bound_by_presentation(dataset, ways=5, instances=4, episodes=20, split="test")
+    assert bound.values.shape == (20, 4)
+    assert np.allclose(bound.values[:, 1:], 1.0)
+    assert np.allclose(bound.values[:, 0], np.mean([1 / 5, 1 / 4, 1 / 3, 1 / 2, 1]))
+    alike = pattern_dataset(noise=1)
+    alike.images[:] = alike.images[0]  # every image the same: nothing to recall a class by
+    assert learner.recall_bound_by_presentation(alike, ways=5, instances=4, episodes=20).mean[1] < 0.5
+    learned = learner.accuracy_by_presentation(dataset, ways=5, instances=4, episodes=20, split="test")
+    assert learned.protocol == bound.protocol  # the same seeded episodes as the learner's own table
+    wider = learner.recall_bound_by_presentation(dataset, ways=6, instances=2, episodes=5)  # reads the code alone
+    assert np.allclose(wider.values[:, 1], 1.0)
+    with pytest.raises(ValueError, match="need 6 label slots"):
+        learner.accuracy_by_presentation(dataset, ways=6, instances=2, episodes=5)

@@ -41,6 +41,7 @@ with the last support label, from the memory and controller state the support se
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -272,8 +273,36 @@ class SequenceLearner(Learner):
                                  split: str = "test", seed: int | None = 0, batch: int = 50) -> PresentationAccuracy:
         """Accuracy on the 1st, 2nd, ... drawing of each class over `episodes` seeded sequence episodes of `split`
         (the same seed gives every learner the same episodes); `ways` defaults to the learner's label slots."""
+        self.check_ways(ways or self.ways)
+
+        def correct(chunk, ways):
+            scores = self.unroll(chunk.images, chunk.labels)[0][..., :ways]
+            return (scores.argmax(-1) == chunk.labels).double()  # [episodes, steps]
+        return self._by_presentation(correct, dataset, ways, instances, episodes, split, seed, batch)
+
+    def recall_bound_by_presentation(self, dataset, ways: int | None = None, instances: int = 10, episodes: int = 100,
+                                     split: str = "test", seed: int | None = 0, batch: int = 50) -> PresentationAccuracy:
+        """What a perfect memory of this learner's code e(x) would score on the same episodes as
+        accuracy_by_presentation: each drawing is given the label of the most cosine-similar image shown before it
+        in the episode (every earlier image's label has been shown by then), and a class's 1st drawing, which
+        nothing can recall, the best guess, one of the labels not shown yet (expected accuracy 1 / their number).
+        The gap between this and the learner's accuracy is what the learner fails to store or retrieve. It reads
+        the code alone, so `ways` may exceed the learner's label slots."""
+        def correct(chunk, ways):
+            codes = nn.functional.normalize(self.encode(chunk.images), dim=-1)  # [episodes, steps, features]
+            similarity = codes @ codes.transpose(1, 2)                           # [episodes, steps, steps]
+            steps = similarity.shape[-1]
+            earlier = torch.ones(steps, steps, dtype=torch.bool, device=similarity.device).tril(-1)  # j < t
+            nearest = similarity.masked_fill(~earlier, -math.inf).argmax(-1)     # [episodes, steps]
+            recalled = (chunk.labels.gather(1, nearest) == chunk.labels).double()
+            first = presentations(chunk.labels) == 1
+            labels_shown = first.long().cumsum(1) - first.long()                 # distinct labels before step t
+            return torch.where(first, 1.0 / (ways - labels_shown).double(), recalled)
+        return self._by_presentation(correct, dataset, ways, instances, episodes, split, seed, batch)
+
+    def _by_presentation(self, correct, dataset, ways, instances, episodes, split, seed, batch) -> PresentationAccuracy:
+        """Mean of correct(chunk, ways) [episodes, steps] over each class's k-th drawing, for seeded episodes."""
         ways = ways or self.ways
-        self.check_ways(ways)
         if not isinstance(episodes, int) or episodes < 1:
             raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
         sequences = EpisodeSequences(dataset, split, ways=ways, instances=instances, seed=seed)
@@ -281,11 +310,9 @@ class SequenceLearner(Learner):
         with evaluation_mode(self) as device, torch.no_grad():
             for start in range(0, episodes, batch):
                 chunk = sequences.sample_batch(min(batch, episodes - start)).to(device)
-                scores = self.unroll(chunk.images, chunk.labels)[0][..., :ways]
-                correct = (scores.argmax(-1) == chunk.labels).double()  # [episodes, steps]
-                number = presentations(chunk.labels) - 1                # [episodes, steps], 0-based
-                totals = torch.zeros(len(correct), instances, dtype=torch.float64, device=correct.device)
-                values.append((totals.scatter_add_(1, number, correct) / ways).cpu())
+                number = presentations(chunk.labels) - 1  # [episodes, steps], 0-based
+                totals = torch.zeros(len(chunk.labels), instances, dtype=torch.float64, device=number.device)
+                values.append((totals.scatter_add_(1, number, correct(chunk, ways)) / ways).cpu())
         return PresentationAccuracy(torch.cat(values).numpy(), dataset=getattr(dataset, "name", ""), split=split,
                                     ways=ways, instances=instances, episodes=episodes, seed=seed)
 
