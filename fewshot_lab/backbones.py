@@ -58,3 +58,31 @@ def make_backbone(name: str, in_channels: int = 1, image_size: int = 28) -> nn.S
     if name == "mlp":
         return mlp(in_channels * image_size * image_size)
     return BACKBONES[name](in_channels)
+
+
+class ShiftedViews(nn.Module):
+    """Test-time augmentation for a metric learner's embedding: the mean embedding of an image and its 8 copies
+    shifted by `pixels` (up, down, left, right and the diagonals; what leaves one side comes back on the other,
+    which on glyphs is blank background).
+
+        learner.embedding = ShiftedViews(learner.embedding)   # after meta-training; prototypes and queries both
+
+    A one-shot prototype then averages nine views of its single drawing instead of trusting one exact position.
+    On omniglot-small meta-validation it raised a 3-minute ProtoNet's 5-way 1-shot accuracy by 2.9 points
+    (paired over 2,000 val tasks; results/protonet_3min_omniglot_small.md). Meant for evaluation: in training mode
+    batch norm would see the nine views as one batch.
+    """
+
+    def __init__(self, embedding: nn.Module, pixels: int = 1):
+        super().__init__()
+        if not isinstance(pixels, int) or isinstance(pixels, bool) or pixels < 1:
+            raise ValueError(f"pixels (how far each view is shifted) must be a positive integer, got {pixels!r}")
+        self.embedding, self.pixels = embedding, pixels
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if images.shape[-1] <= 2 * self.pixels or images.shape[-2] <= 2 * self.pixels:
+            raise ValueError(f"images of {tuple(images.shape[-2:])} pixels are too small to shift by {self.pixels}")
+        steps = (-self.pixels, 0, self.pixels)
+        views = torch.cat([torch.roll(images, shifts=(down, right), dims=(-2, -1))
+                           for down in steps for right in steps])  # [9 * batch, C, H, W]
+        return self.embedding(views).unflatten(0, (len(steps) ** 2, len(images))).mean(0)  # [batch, features]

@@ -99,6 +99,9 @@ def _train(arguments) -> int:
     return 0
 
 
+SHIFTED_VIEW_METHODS = ("protonet", "matching", "knn")  # the learners that compare embeddings of support and query
+
+
 def _evaluate(arguments) -> int:
     from fewshot_lab.data import load_dataset
     from fewshot_lab.evaluation import evaluate
@@ -111,6 +114,12 @@ def _evaluate(arguments) -> int:
         if arguments.inner_steps < 0:
             raise ValueError(f"--inner-steps must be 0 or more, got {arguments.inner_steps}")
         saved.learner.test_inner_steps = arguments.inner_steps
+    if arguments.shifted_views is not None:
+        from fewshot_lab.backbones import ShiftedViews
+        if saved.learner.method not in SHIFTED_VIEW_METHODS:
+            raise ValueError(f"--shifted-views averages the embedding of a metric learner "
+                             f"({', '.join(SHIFTED_VIEW_METHODS)}), not of a {saved.learner.method} learner")
+        saved.learner.embedding = ShiftedViews(saved.learner.embedding, arguments.shifted_views)
     name = arguments.dataset or saved.dataset["name"]
     options = {}
     if "preprocessing" in saved.dataset and name == saved.dataset["name"]:
@@ -231,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--checkpoint", default="best", choices=["best", "last"], help="(default best)")
     evaluation.add_argument("--inner-steps", type=int, default=None,
                             help="gradient steps when adapting to a task (MAML family; default: as trained)")
+    evaluation.add_argument("--shifted-views", type=int, default=None, metavar="PIXELS",
+                            help="test-time augmentation of protonet, matching and knn: embed every support and query "
+                                 "image as the mean of 9 copies shifted by PIXELS (e.g. 1)")
     evaluation.add_argument("--json", action="store_true", help="print JSON for machines")
     evaluation.set_defaults(handler=_evaluate)
 

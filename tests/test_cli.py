@@ -134,3 +134,21 @@ def test_augment_strength_scales_the_affine_moves_and_is_refused_where_there_are
         assert main(["train", "--method", "protonet", "--dataset", "glyphs", "--steps", "1", "--augment", augment,
                      "--augment-strength", strength, "--out", str(refused)]) == 2
         assert words in capsys.readouterr().err and not refused.exists()
+
+
+def test_evaluate_with_shifted_views_scores_the_same_tasks_and_refuses_other_methods(trained_run, tmp_path, capsys):
+    capsys.readouterr()
+    scores = {}
+    for views in ([], ["--shifted-views", "1"]):
+        assert main(["evaluate", str(trained_run), "--episodes", "30", "--json", *views]) == 0
+        scores[bool(views)] = json.loads(capsys.readouterr().out)
+    assert scores[True]["values"] != scores[False]["values"] and scores[True]["mean"] > 0.4  # chance is 0.2
+    assert main(["evaluate", str(trained_run), "--episodes", "3", "--shifted-views", "0"]) == 2
+    assert "pixels (how far each view is shifted) must be a positive integer, got 0" in capsys.readouterr().err
+    sine = tmp_path / "sine"
+    assert main(["train", "--method", "maml", "--dataset", "sinusoid", "--shots", "5", "--steps", "1",
+                 "--val-every", "1", "--val-episodes", "2", "--out", str(sine)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(sine), "--shots", "5", "--episodes", "2", "--shifted-views", "1"]) == 2
+    assert "averages the embedding of a metric learner (protonet, matching, knn), not of a maml learner" in \
+        capsys.readouterr().err

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from fewshot_lab.backbones import conv4, conv4_small, make_backbone
+from fewshot_lab.backbones import ShiftedViews, conv4, conv4_small, make_backbone
 from fewshot_lab.data import load_dataset
 from fewshot_lab.data.dataset import ClassInfo, FewShotDataset
 from fewshot_lab.data.images import Preprocessing
@@ -150,3 +150,24 @@ def test_pretrained_embedding_beats_pixels_on_unseen_glyph_alphabets(glyphs_data
     assert np.mean(history.loss[-20:]) < np.mean(history.loss[:20])
     learned = evaluate(learner, glyphs_dataset, ways=5, shots=1, queries=5, episodes=200)
     assert learned.mean > pixels.mean + 0.1, (str(pixels), str(learned))
+
+
+def test_shifted_views_average_the_embeddings_of_nine_shifted_copies():
+    torch.manual_seed(0)
+    embedding = conv4_small().eval()
+    images = torch.rand(4, 1, 28, 28)  # [batch, 1, 28, 28]
+    views = ShiftedViews(embedding, pixels=2).eval()
+    by_hand = torch.stack([embedding(torch.roll(images, (down, right), (-2, -1)))
+                           for down in (-2, 0, 2) for right in (-2, 0, 2)]).mean(0)
+    with torch.no_grad():
+        assert torch.allclose(views(images), by_hand, atol=1e-5)
+        assert not torch.allclose(views(images), embedding(images), atol=1e-3)  # the views do change the embedding
+    sums = ShiftedViews(nn.Flatten(), pixels=1)  # a flat embedding: each pixel averaged over its 3 x 3 neighbourhood
+    one_dot = torch.zeros(1, 1, 5, 5)
+    one_dot[0, 0, 2, 2] = 9.0
+    assert torch.equal(sums(one_dot).view(5, 5)[1:4, 1:4], torch.ones(3, 3))
+    assert sums(one_dot).sum() == 9.0
+    with pytest.raises(ValueError, match="positive integer, got 0"):
+        ShiftedViews(embedding, pixels=0)
+    with pytest.raises(ValueError, match="too small to shift by 3"):
+        ShiftedViews(embedding, pixels=3)(torch.rand(1, 1, 6, 6))
