@@ -16,7 +16,8 @@ RECIPES names the commands; a `{runs}` folder holds the intermediate runs.
 
 The fingerprint is exact only on one kind of CPU: another processor's kernels sum in another order, and Adam
 turns those last-bit differences into visible ones within a few steps (an Intel Xeon moved the AMD EPYC's
-fingerprint by 0.13%, as much as a small change of the recipe does). FINGERPRINTS (fingerprints.json) holds the
+fingerprint by 0.13%; a second thread moved it by 2.3%, as much as a tenth more learning rate for the k-NN
+encoder, 2.4%, so no tolerance tells such arithmetic from a change of the recipe). FINGERPRINTS (fingerprints.json) holds the
 fingerprints of the unchanged recipe measured on other CPUs; on a new kind of CPU, check out a commit whose
 fingerprint test passed elsewhere and run
 
@@ -36,6 +37,7 @@ import torch
 
 from fewshot_lab.checkpoints import read_checkpoint
 from fewshot_lab.methods import build_learner
+from fewshot_lab.paths import atomic_path
 
 FOLDER = Path(__file__).resolve().parent
 FINGERPRINTS = FOLDER / "fingerprints.json"  # name -> {CPU description: short fingerprint of the unchanged recipe}
@@ -111,9 +113,14 @@ def cpu_description() -> str:
     return f"{platform.machine()} {model}, {torch.backends.cpu.get_cpu_capability()}".replace("  ", " ")
 
 
+def _recorded_fingerprints() -> dict[str, dict[str, list[float]]]:
+    """FINGERPRINTS as a table: name -> {CPU description: short fingerprint}; empty if there is no file."""
+    return json.loads(FINGERPRINTS.read_text(encoding="utf-8")) if FINGERPRINTS.exists() else {}
+
+
 def known_fingerprints(name: str) -> dict[str, list[float]]:
     """Every short fingerprint of recipe `name` on record, by CPU: the one made at export and those in FINGERPRINTS."""
-    known = dict(json.loads(FINGERPRINTS.read_text(encoding="utf-8")).get(name, {})) if FINGERPRINTS.exists() else {}
+    known = dict(_recorded_fingerprints().get(name, {}))
     exported = load_pretrained(name).pretrained
     known[exported.get("fingerprint_cpu", "the CPU it was exported on")] = exported["short_fingerprint"]
     return known
@@ -123,11 +130,10 @@ def record_fingerprint(name: str) -> tuple[str, list[float]]:
     """Run the short recipe on this CPU and add its fingerprint to FINGERPRINTS (written atomically)."""
     load_pretrained(name)  # refuse an unknown name before running anything
     cpu, values = cpu_description(), short_fingerprint(name)
-    table = json.loads(FINGERPRINTS.read_text(encoding="utf-8")) if FINGERPRINTS.exists() else {}
+    table = _recorded_fingerprints()
     table.setdefault(name, {})[cpu] = values
-    temporary = FINGERPRINTS.with_suffix(".tmp")
-    temporary.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    temporary.replace(FINGERPRINTS)
+    with atomic_path(FINGERPRINTS) as temporary:
+        temporary.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return cpu, values
 
 
