@@ -9,6 +9,10 @@ stored pixel by pixel with its channels together. PyTorch's CPU kernels (oneDNN 
 max-pooling above all) run a training step about 1.3 to 1.7 times faster in that layout than in the default one
 (results/memory_format.md). It changes where numbers sit in memory, not which numbers are computed:
 outputs agree with the default layout to float rounding.
+Both are a Backbone: an nn.Sequential that can run its layers in a lower precision (compute_dtype, e.g. bfloat16
+under torch.autocast) and still hand float32 features to the method on top. The training engine sets it for a run
+with precision="bf16" (`fewshot-lab train --precision bf16`) and unsets it for validation, evaluation and saving;
+weights, optimiser state and checkpoints stay float32 (results/precision.md measures what it buys).
 mlp is the network of MAML's sinusoid regression (Finn et al. 2017): two hidden layers of 40 ReLU units,
 here the body, followed by each method's own output layer.
 """
@@ -16,6 +20,23 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+
+class Backbone(nn.Sequential):
+    """nn.Sequential with an optional lower compute precision; the same parameters and state-dict keys.
+
+    compute_dtype None (the default): plain float32. torch.bfloat16: the layers run under torch.autocast (convolutions
+    and linear layers in bfloat16, on CPU and CUDA alike) and the output comes back as float32, so distances,
+    prototypes and losses above the backbone keep full precision.
+    """
+
+    compute_dtype: torch.dtype | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.compute_dtype is None:
+            return super().forward(x)
+        with torch.autocast(x.device.type, dtype=self.compute_dtype):
+            return super().forward(x).float()
 
 
 def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -29,7 +50,7 @@ def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
 
 def conv4(in_channels: int = 1, hidden: int = 64) -> nn.Sequential:
     """[batch, in_channels, H, W] -> [batch, hidden * (H // 16) * (W // 16)]"""
-    return nn.Sequential(
+    return Backbone(
         conv_block(in_channels, hidden),
         conv_block(hidden, hidden),
         conv_block(hidden, hidden),
@@ -44,7 +65,7 @@ def conv4_small(in_channels: int = 1) -> nn.Sequential:
 
 def mlp(in_features: int = 1, hidden: int = 40) -> nn.Sequential:
     """[batch, ...] -> [batch, hidden]: flatten, then two hidden layers of ReLU units."""
-    return nn.Sequential(nn.Flatten(), nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
+    return Backbone(nn.Flatten(), nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
 
 
 BACKBONES = {"conv4": conv4, "conv4-small": conv4_small, "mlp": mlp}

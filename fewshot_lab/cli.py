@@ -89,7 +89,8 @@ def _train(arguments) -> int:
                          meta_batch=arguments.meta_batch, steps=steps, max_minutes=arguments.max_minutes,
                          lr=arguments.lr, val_every=arguments.val_every, val_episodes=arguments.val_episodes,
                          val_ways=arguments.val_ways, seed=arguments.seed, augment=augment, out=arguments.out,
-                         resume=arguments.resume, device=arguments.device, final=arguments.final)
+                         resume=arguments.resume, device=arguments.device, final=arguments.final,
+                         precision=arguments.precision)
     best = (f"mean squared error {history.best_val_accuracy:.3f}" if regression
             else f"accuracy {100 * history.best_val_accuracy:.2f}%")
     kept = ("final run on the train and val classes, no meta-validation; the last weights are kept" if arguments.final
@@ -221,6 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--final", action="store_true",
                        help="the final run of a recipe chosen on meta-validation: train on the train and val classes "
                             "together, validate nothing, keep the last weights (the test classes stay unseen)")
+    train.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                       help="bf16 runs the backbone's training forward passes in bfloat16 (about twice the steps "
+                            "per minute on CPUs with bfloat16 units; measure yours with benchmarks/precision.py); "
+                            "weights, validation and checkpoints stay float32 (default fp32)")
     train.add_argument("--out", required=True, help="run folder for checkpoints")
     train.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     train.add_argument("--init", default=None, metavar="RUN",

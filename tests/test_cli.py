@@ -152,3 +152,15 @@ def test_evaluate_with_shifted_views_scores_the_same_tasks_and_refuses_other_met
     assert main(["evaluate", str(sine), "--shots", "5", "--episodes", "2", "--shifted-views", "1"]) == 2
     assert "averages the embedding of a metric learner (protonet, matching, knn), not of a maml learner" in \
         capsys.readouterr().err
+
+
+def test_train_precision_bf16_is_recorded_in_the_plan_and_other_precisions_are_refused(tmp_path, capsys):
+    from fewshot_lab.checkpoints import read_checkpoint
+
+    out = tmp_path / "bf16"
+    assert main(["train", "--method", "protonet", "--dataset", "glyphs", "--backbone", "conv4-small", "--steps", "2",
+                 "--val-every", "2", "--val-episodes", "2", "--precision", "bf16", "--out", str(out)]) == 0
+    assert read_checkpoint(out / "last.pt")["training"]["plan"]["precision"] == "bf16"
+    with pytest.raises(SystemExit):
+        main(["train", "--method", "protonet", "--dataset", "glyphs", "--precision", "fp16", "--out", str(tmp_path / "x")])
+    assert "invalid choice: 'fp16'" in capsys.readouterr().err and not (tmp_path / "x").exists()

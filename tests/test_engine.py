@@ -162,3 +162,46 @@ def test_torch_threads_sets_the_count_for_the_block_and_gives_the_callers_back()
         with torch_threads(1):
             raise RuntimeError("inside")
     assert torch.get_num_threads() == before
+
+
+def test_bf16_training_runs_the_backbone_in_bfloat16_learns_and_leaves_float32_weights_and_validation(tmp_path):
+    dataset = pattern_dataset(noise=200)
+    learner = small_protonet()
+    backbone = learner.embedding
+    seen = []  # (training mode, dtype of the first convolution's output) at each forward pass
+    backbone[0][0].register_forward_hook(lambda module, inputs, output: seen.append((learner.training, output.dtype)))
+    before = evaluate(learner, dataset, ways=3, queries=3, episodes=50)
+    history = meta_train(learner, dataset, steps=40, out=tmp_path / "run", precision="bf16", **SETTINGS)
+    after = evaluate(learner, dataset, ways=3, queries=3, episodes=50)
+    assert after.mean > 0.7 and after.mean > before.mean + 0.1  # the float32 test's bar
+    assert {dtype for training, dtype in seen if training} == {torch.bfloat16}
+    assert {dtype for training, dtype in seen if not training} == {torch.float32}  # validation and evaluation
+    assert backbone.compute_dtype is None and len(history.val_step) == 4
+    checkpoint = read_checkpoint(tmp_path / "run" / "last.pt")
+    assert checkpoint["training"]["plan"]["precision"] == "bf16"
+    assert {tensor.dtype for tensor in checkpoint["weights"].values() if tensor.is_floating_point()} == {torch.float32}
+
+
+def test_a_bf16_run_resumes_in_bf16_to_the_uninterrupted_result(tmp_path):
+    dataset = pattern_dataset(noise=230)
+    straight = small_protonet()
+    meta_train(straight, dataset, steps=20, out=tmp_path / "straight", precision="bf16", **SETTINGS)
+    stopped = small_protonet()
+    InterruptAt(stopped, call=12)
+    meta_train(stopped, dataset, steps=20, out=tmp_path / "stopped", precision="bf16", **SETTINGS)
+    resumed = small_protonet()
+    meta_train(resumed, dataset, steps=20, out=tmp_path / "stopped", resume=True, **SETTINGS)  # the plan says bf16
+    expected = read_checkpoint(tmp_path / "straight" / "last.pt")["weights"]
+    actual = read_checkpoint(tmp_path / "stopped" / "last.pt")["weights"]
+    for name, tensor in expected.items():
+        torch.testing.assert_close(actual[name], tensor, rtol=0, atol=0)
+
+
+def test_bf16_is_refused_for_an_unknown_precision_and_for_a_learner_without_a_backbone():
+    with pytest.raises(ValueError, match="precision must be one of fp32, bf16, got 'fp16'"):
+        meta_train(small_protonet(), pattern_dataset(), precision="fp16", **SETTINGS)
+    from fewshot_lab.methods.protonet import PrototypicalNetwork
+    own = PrototypicalNetwork(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(28 * 28, 16)))  # a user's own
+    with pytest.raises(ValueError, match="lowers the precision of a conv or mlp backbone, and this protonet learner "
+                                         "has none; train it with precision='fp32'"):
+        meta_train(own, pattern_dataset(), steps=2, precision="bf16", **SETTINGS)

@@ -142,6 +142,27 @@ def test_conv_backbones_are_channels_last_and_compute_what_the_default_layout_co
             torch.testing.assert_close(mine.grad, reference.grad, rtol=0, atol=1e-4 * scale)
 
 
+def test_a_backbone_in_bfloat16_computes_in_bfloat16_returns_float32_and_keeps_its_parameters():
+    torch.manual_seed(0)
+    network = conv4()
+    plain = torch.nn.Sequential(*network)  # the same layers as a plain Sequential
+    assert list(network.state_dict()) == list(plain.state_dict())  # checkpoints do not see the difference
+    images = torch.rand(8, 1, 28, 28)
+    full = network(images)
+    inside = []
+    network[0][0].register_forward_hook(lambda module, inputs, output: inside.append(output.dtype))
+    network.compute_dtype = torch.bfloat16
+    low = network(images)
+    assert inside == [torch.bfloat16] and low.dtype == torch.float32
+    assert {p.dtype for p in network.parameters()} == {torch.float32}
+    # bfloat16 keeps 8 bits of mantissa: about 2 significant digits survive four conv blocks, and no more
+    assert 1e-4 < (low - full).abs().max() < 0.05 * full.abs().max()
+    low.square().sum().backward()
+    assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in network.parameters())
+    network.compute_dtype = None
+    torch.testing.assert_close(network(images), full, rtol=0, atol=0)
+
+
 def test_pretrained_embedding_beats_pixels_on_unseen_glyph_alphabets(glyphs_dataset):
     torch.manual_seed(0)
     pixels = evaluate(NearestNeighbour(), glyphs_dataset, ways=5, shots=1, queries=5, episodes=200)
