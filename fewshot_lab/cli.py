@@ -25,6 +25,8 @@ METHOD_OPTIONS = {
     "encoder": (str, "image encoder: pixels, conv or conv4 (mann, lstm; default pixels)"),
     "freeze_encoder": (bool, "keep the conv/conv4 encoder fixed, e.g. as pretrained by --init (mann, lstm)"),
     "add_vectors": (bool, "each memory head writes a separate add vector instead of its key (mann)"),
+    "address_after_write": (bool, "the memory heads look up their keys after this step's write, as in the paper's "
+                                  "eqs. 2-4, not before it (mann; meant with --add-vectors)"),
 }
 
 

@@ -95,6 +95,23 @@ def test_heads_look_where_the_key_matched_before_this_steps_write():
     assert torch.allclose(after.reads, after.read_weights @ after.memory)  # the rows are read after the write
 
 
+def test_with_address_after_write_heads_find_what_this_step_wrote():
+    memory = torch.tensor([[[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])
+    state = hand_made_state([0.0, 1.0, 1.0, 1.0], memory=memory, heads=1)
+    key = torch.tensor([[[0.6, 0.0, 0.8]]])  # in M_{t-1} closest to rows 0 and 3; row 1 is further
+    add = torch.tensor([[[0.6, 0.0, 0.8]]])  # written to slot 0, the least used, after it is cleared
+    before = LRUAMemory(slots=4, width=3, heads=1)(state, key, torch.tensor([[50.0]]), torch.zeros(1, 1), add)
+    after = LRUAMemory(slots=4, width=3, heads=1, address_after_write=True)(
+        state, key, torch.tensor([[50.0]]), torch.zeros(1, 1), add)
+    torch.testing.assert_close(after.memory, before.memory)  # the write is the same
+    assert before.read_weights[0, 0, 0] < 0.6 and before.read_weights[0, 0, 3] > 0.4  # rows 0 and 3 tie in M_{t-1}
+    assert after.read_weights[0, 0].argmax() == 0 and after.read_weights[0, 0, 0] > 0.99  # the row just written
+    torch.testing.assert_close(after.reads, after.read_weights @ after.memory)
+    learner = build_learner("mann", encoder="pixels", add_vectors=True, address_after_write=True)
+    assert learner.memory.address_after_write and learner.config()["address_after_write"] is True
+    assert not build_learner("mann", encoder="pixels").memory.address_after_write
+
+
 def test_reads_are_convex_combinations_of_memory_rows():
     torch.manual_seed(0)
     memory_module = LRUAMemory(slots=6, width=4, heads=3)
@@ -267,8 +284,11 @@ def test_cli_trains_a_mann_and_evaluate_reports_accuracy_by_presentation(tmp_pat
     out = tmp_path / "mann"
     assert main(["train", "--method", "mann", "--dataset", "glyphs", "--steps", "2", "--meta-batch", "2",
                  "--instances", "3", "--val-every", "2", "--val-episodes", "2", "--augment", "none",
-                 "--out", str(out)]) == 0
+                 "--add-vectors", "--address-after-write", "--out", str(out)]) == 0
     capsys.readouterr()
+    from fewshot_lab.saved import load
+    saved = load(out).learner
+    assert saved.add_vectors and saved.memory.address_after_write  # the memory options travel with the run
     assert main(["evaluate", str(out), "--episodes", "4"]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith("mann: ") and "accuracy by presentation" in printed and "10th" in printed

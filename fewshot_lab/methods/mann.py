@@ -8,7 +8,8 @@ memory M (fewshot_lab.methods.memory, Least Recently Used Access), and one step 
     h_t, c_t = LSTM([e(x_t), onehot(y_{t-1}), r_{t-1}], (h_{t-1}, c_{t-1}))     (controller)
     k_t = tanh(W_k h_t), beta_t = 1 + softplus(W_beta h_t), alpha_t = W_alpha h_t   (per read head)
     M_t, w^r_t, r_t = LRUA(M_{t-1}, k_t, beta_t, alpha_t)                         (write, then read by content)
-    (with add_vectors=True each head writes a_t = tanh(W_a h_t) instead of k_t)
+    (with add_vectors=True each head writes a_t = tanh(W_a h_t) instead of k_t; with address_after_write=True
+    the heads look for k_t in M_t, after this step's write, instead of in M_{t-1})
     p(y_t | x_1..t, y_1..t-1) = softmax(W_o [h_t, r_t] + b_o)                      (output)
 
 and meta-training minimises sum_t -log p(y_t | ...) over whole episodes. Two kinds of learning happen at two
@@ -344,15 +345,18 @@ class MemoryAugmentedNetwork(SequenceLearner):
     add_vectors: each head writes a separate add vector a_t = tanh(W_a h_t) instead of its key k_t (eq. 8 of the
     paper writes the key). What is stored is then decoupled from how it is looked up: the controller can write
     the previous image's code with the label that has just arrived while it reads with the current image's.
+    address_after_write: the read heads compare their keys with the memory after this step's write (M_t, as in
+    eqs. 2-4 of the paper) instead of before it (fewshot_lab.methods.memory explains both); meant with add_vectors.
     """
 
     method = "mann"
 
     def __init__(self, embedding: nn.Module | None = None, ways: int = 5, instances: int = 10,
                  encoder: str = "pixels", freeze_encoder: bool = False, hidden: int = 200, slots: int = 128,
-                 width: int = 40, heads: int = 4, gamma: float = 0.95, add_vectors: bool = False):
+                 width: int = 40, heads: int = 4, gamma: float = 0.95, add_vectors: bool = False,
+                 address_after_write: bool = False):
         super().__init__(embedding, ways, instances, encoder, freeze_encoder)
-        self.memory = LRUAMemory(slots, width, heads, gamma)
+        self.memory = LRUAMemory(slots, width, heads, gamma, address_after_write=address_after_write)
         self.add_vectors = add_vectors
         self.controller = nn.LSTMCell(self.input_features + ways + heads * width, hidden)
         # keys k_t, strengths beta_t, gates alpha_t (and add vectors a_t)
