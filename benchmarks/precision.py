@@ -14,16 +14,22 @@ from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import math
 import os
-import time
+import sys
+from pathlib import Path
 
 import torch
 
-from fewshot_lab.data import load_dataset, make_sampler
-from fewshot_lab.engine import compute_precision, default_device
-from fewshot_lab.methods import build_learner
-from fewshot_lab.pretrained import cpu_description
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from memory_format import fastest_seconds  # noqa: E402
+
+from fewshot_lab.data import load_dataset, make_sampler  # noqa: E402
+from fewshot_lab.engine import compute_precision, default_device  # noqa: E402
+from fewshot_lab.methods import build_learner  # noqa: E402
+from fewshot_lab.pretrained import cpu_description  # noqa: E402
 
 EPISODES = [(20, 5), (5, 15)]  # (ways, queries per class), 1 shot
 
@@ -40,19 +46,18 @@ def bfloat16_units() -> str:
 def step_seconds(learner, batches, precision: str, repeats: int) -> float:
     """The fastest of `repeats` timed steps after three untimed ones, cycling through `batches`."""
     optimizer = torch.optim.Adam(learner.parameters(), lr=1e-3)
-    times = []
-    for index in range(3 + repeats):
-        batch = batches[index % len(batches)]
-        start = time.perf_counter()
+    cycle = itertools.cycle(batches)
+
+    def step():
         with compute_precision(learner, precision):
-            loss, _ = learner.training_loss(batch)
+            loss, _ = learner.training_loss(next(cycle))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         if learner.embedding[0][0].weight.device.type == "cuda":
             torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return min(times[3:])
+
+    return fastest_seconds(step, repeats, untimed=3)
 
 
 def main():

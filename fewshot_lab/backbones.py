@@ -22,6 +22,9 @@ import torch
 from torch import nn
 
 
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}  # a training precision's name -> Backbone.compute_dtype
+
+
 class Backbone(nn.Sequential):
     """nn.Sequential with an optional lower compute precision; the same parameters and state-dict keys.
 

@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     datasets.add_argument("--json", action="store_true", help="print JSON for machines")
     datasets.set_defaults(handler=_datasets)
 
-    from fewshot_lab.backbones import BACKBONES
+    from fewshot_lab.backbones import BACKBONES, PRECISIONS
     from fewshot_lab.methods import METHODS
     train = commands.add_parser("train", help="meta-train a learner and save it in a run folder",
                                 description="Meta-train a learner on the train split of a dataset, validating on its "
@@ -224,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--final", action="store_true",
                        help="the final run of a recipe chosen on meta-validation: train on the train and val classes "
                             "together, validate nothing, keep the last weights (the test classes stay unseen)")
-    train.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+    train.add_argument("--precision", default="fp32", choices=list(PRECISIONS),
                        help="bf16 runs the backbone's training forward passes in bfloat16 (about twice the steps "
                             "per minute on CPUs with bfloat16 units; measure yours with benchmarks/precision.py); "
                             "weights, validation and checkpoints stay float32 (default fp32)")

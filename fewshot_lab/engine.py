@@ -23,13 +23,12 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from fewshot_lab.backbones import Backbone
+from fewshot_lab.backbones import PRECISIONS, Backbone
 from fewshot_lab.data import make_sampler
 from fewshot_lab.data.augment import Augmentation
 from fewshot_lab.checkpoints import load_checkpoint, save_checkpoint
 
 SCHEDULES = ("constant", "cosine")
-PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -168,7 +167,7 @@ def backbones_of(learner) -> list[Backbone]:
 def compute_precision(learner, precision: str):
     """Run the block with the learner's Backbones computing in `precision` ("fp32" changes nothing), then back in
     float32 whatever happens inside."""
-    dtype = {"fp32": None, "bf16": torch.bfloat16}[precision]
+    dtype = PRECISIONS[precision]
     backbones = backbones_of(learner) if dtype is not None else []
     for backbone in backbones:
         backbone.compute_dtype = dtype
