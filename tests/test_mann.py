@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from fewshot_lab.cli import main
-from fewshot_lab.data.sequences import EpisodeSequences, presentations
+from fewshot_lab.data.sequences import EpisodeSequences, immediate_repeats, presentations
 from fewshot_lab.data.tasks import TaskSampler
 from fewshot_lab.evaluation import evaluate
 from fewshot_lab.methods import build_learner
@@ -183,6 +183,50 @@ def test_training_loss_gradients_reach_every_parameter(method, encoder):
         assert "interface.weight" in names  # the memory's keys, strengths and write gates
 
 
+def test_immediate_repeats_are_second_drawings_right_after_the_first():
+    labels = torch.tensor([[0, 0, 1, 2, 2, 1, 0, 1, 2],    # 0 and 2 repeat at once; 1's 2nd comes 3 steps later
+                           [1, 1, 1, 0, 2, 0, 2, 2, 0]])   # a 3rd drawing right after the 2nd is not one
+    expected = torch.tensor([[0, 1, 0, 0, 1, 0, 0, 0, 0],
+                             [0, 1, 0, 0, 0, 0, 0, 0, 0]], dtype=torch.bool)
+    assert torch.equal(immediate_repeats(labels), expected)
+    assert torch.equal(immediate_repeats(labels[1]), expected[1])  # one episode, no batch dimension
+
+
+@pytest.mark.parametrize("method", LEARNERS)
+def test_repeat_weight_counts_immediate_repeats_that_many_times_in_the_loss(method):
+    batch = small(method).training_stream(pattern_dataset(), ways=5, shots=1, queries=1, meta_batch=4,
+                                          seed=0).sample()
+    repeats = immediate_repeats(batch.labels).flatten()
+    assert 0 < repeats.sum() < repeats.numel()  # the batch has both kinds of step
+    plain, weighted = small(method), small(method, repeat_weight=10)
+    plain_loss, weighted_loss = plain.training_loss(batch)[0], weighted.training_loss(batch)[0]
+    scores = plain.unroll(batch.images, batch.labels)[0].flatten(0, 1)
+    losses = torch.nn.functional.cross_entropy(scores, batch.labels.flatten(), reduction="none")
+    assert torch.allclose(plain_loss, losses.mean())
+    expected = (losses.sum() + 9 * losses[repeats].sum()) / (repeats.numel() + 9 * repeats.sum())
+    assert torch.allclose(weighted_loss, expected)
+    assert not torch.allclose(weighted_loss, plain_loss)
+    # the weighted loss's gradient is the plain one plus the extra weight on the repeats, by the same weights
+    plain_loss.backward()
+    weighted_loss.backward()
+    repeats_only = small(method)
+    scores = repeats_only.unroll(batch.images, batch.labels)[0].flatten(0, 1)
+    torch.nn.functional.cross_entropy(scores[repeats], batch.labels.flatten()[repeats], reduction="sum").backward()
+    total = repeats.numel() + 9 * repeats.sum()
+    for (name, mixed), unweighted, extra in zip(weighted.named_parameters(), plain.parameters(),
+                                                repeats_only.parameters()):
+        assert torch.allclose(mixed.grad, (repeats.numel() * unweighted.grad + 9 * extra.grad) / total,
+                              atol=1e-6), name
+
+
+def test_repeat_weight_must_be_a_positive_number():
+    for bad in (0, -1.0, math.inf, math.nan, True, "10"):
+        with pytest.raises(ValueError, match="repeat_weight .* must be a positive number"):
+            MemoryAugmentedNetwork(repeat_weight=bad)
+        with pytest.raises(ValueError, match="repeat_weight"):
+            LSTMBaseline(repeat_weight=bad)
+
+
 @pytest.mark.parametrize("method", LEARNERS)
 def test_seeded_training_is_deterministic(method):
     weights = []
@@ -284,11 +328,12 @@ def test_cli_trains_a_mann_and_evaluate_reports_accuracy_by_presentation(tmp_pat
     out = tmp_path / "mann"
     assert main(["train", "--method", "mann", "--dataset", "glyphs", "--steps", "2", "--meta-batch", "2",
                  "--instances", "3", "--val-every", "2", "--val-episodes", "2", "--augment", "none",
-                 "--add-vectors", "--address-after-write", "--out", str(out)]) == 0
+                 "--add-vectors", "--address-after-write", "--repeat-weight", "10", "--out", str(out)]) == 0
     capsys.readouterr()
     from fewshot_lab.saved import load
     saved = load(out).learner
     assert saved.add_vectors and saved.memory.address_after_write  # the memory options travel with the run
+    assert saved.repeat_weight == 10 and saved.config()["repeat_weight"] == 10
     assert main(["evaluate", str(out), "--episodes", "4"]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith("mann: ") and "accuracy by presentation" in printed and "10th" in printed

@@ -39,6 +39,16 @@ def presentations(labels: torch.Tensor) -> torch.Tensor:
     return counts.gather(-1, labels.unsqueeze(-1)).squeeze(-1)
 
 
+def immediate_repeats(labels: torch.Tensor) -> torch.Tensor:
+    """True at a class's second drawing when it comes right after the first, [..., steps] (bool).
+
+    At such a step the label of the first drawing arrives together with the second drawing: a memory addressed
+    before this step's write cannot hold the binding yet (fewshot_lab.methods.memory)."""
+    follows = torch.zeros_like(labels, dtype=torch.bool)
+    follows[..., 1:] = labels[..., 1:] == labels[..., :-1]
+    return follows & (presentations(labels) == 2)
+
+
 class EpisodeSequences(TaskStream):
     """Draws sequence episodes from one meta-split: a TaskSampler's support set of `instances` shots, shuffled.
 

@@ -12,7 +12,8 @@ memory M (fewshot_lab.methods.memory, Least Recently Used Access), and one step 
     the heads look for k_t in M_t, after this step's write, instead of in M_{t-1})
     p(y_t | x_1..t, y_1..t-1) = softmax(W_o [h_t, r_t] + b_o)                      (output)
 
-and meta-training minimises sum_t -log p(y_t | ...) over whole episodes. Two kinds of learning happen at two
+and meta-training minimises sum_t -log p(y_t | ...) over whole episodes (repeat_weight=W counts W times the steps
+that show a class's second drawing right after its first: their label arrives at that very step). Two kinds of learning happen at two
 speeds: the weights (controller, encoder, output) change slowly, by gradient descent across episodes; the
 memory changes fast, within one episode, with no gradient step, and is wiped at the start of the next.
 Because the class-to-label mapping is shuffled every episode, the weights cannot hold the answer: they
@@ -50,7 +51,7 @@ import torch
 from torch import nn
 
 from fewshot_lab.backbones import conv4
-from fewshot_lab.data.sequences import EpisodeSequences, SequenceEpisode, presentations
+from fewshot_lab.data.sequences import EpisodeSequences, SequenceEpisode, immediate_repeats, presentations
 from fewshot_lab.data.tasks import MetaBatches
 from fewshot_lab.evaluation import Evaluation, confidence_interval
 from fewshot_lab.learner import Learner, evaluation_mode
@@ -142,11 +143,18 @@ class SequenceLearner(Learner):
     takes 28 x 28 ones.
     freeze_encoder: keep the conv or conv4 encoder fixed (start it from a pretrained run with --init);
     training then runs on precomputed codes.
+    repeat_weight: how many times the training loss counts an immediate repeat, a class's second drawing shown
+    right after its first (fewshot_lab.data.sequences.immediate_repeats); every other step counts once, and the
+    loss is the weighted mean. 1 (the default) is the paper's plain mean over all steps.
     """
 
     def __init__(self, embedding: nn.Module | None = None, ways: int = 5, instances: int = 10,
-                 encoder: str = "pixels", freeze_encoder: bool = False):
+                 encoder: str = "pixels", freeze_encoder: bool = False, repeat_weight: float = 1.0):
         super().__init__()
+        if isinstance(repeat_weight, bool) or not isinstance(repeat_weight, (int, float)) \
+                or not 0 < repeat_weight < math.inf:
+            raise ValueError(f"repeat_weight (how many times the loss counts an immediate repeat) must be a positive "
+                             f"number, got {repeat_weight!r}")
         if encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, got {encoder!r}")
         if freeze_encoder and encoder == "pixels":
@@ -158,6 +166,7 @@ class SequenceLearner(Learner):
             raise ValueError(f"ways (label slots) must be at least 2, got {ways}")
         self.embedding = {"conv": small_conv, "conv4": conv4}.get(encoder, lambda: None)()
         self.encoder, self.ways, self.instances, self.freeze_encoder = encoder, ways, instances, freeze_encoder
+        self.repeat_weight = float(repeat_weight)
         self.input_features = {"conv": CONV_FEATURES, "conv4": CONV4_FEATURES}.get(encoder, PIXEL_SIDE * PIXEL_SIDE)
         if freeze_encoder:
             self.embedding.requires_grad_(False)
@@ -248,11 +257,16 @@ class SequenceLearner(Learner):
                           episodes=episodes, seed=seed)
 
     def training_loss(self, batch) -> tuple[torch.Tensor, float]:
-        """The cross-entropy of every step of every episode, and the accuracy over all steps."""
+        """The mean cross-entropy over every step of every episode (immediate repeats counted repeat_weight
+        times), and the accuracy over all steps."""
         ways = batch.classes.shape[-1]
         scores = self.unroll(batch.images, batch.labels)[0][..., :ways]  # [episodes, steps, ways]
-        loss = nn.functional.cross_entropy(scores.flatten(0, 1), batch.labels.flatten())
-        return loss, (scores.argmax(-1) == batch.labels).float().mean().item()
+        accuracy = (scores.argmax(-1) == batch.labels).float().mean().item()
+        if self.repeat_weight == 1:
+            return nn.functional.cross_entropy(scores.flatten(0, 1), batch.labels.flatten()), accuracy
+        losses = nn.functional.cross_entropy(scores.flatten(0, 1), batch.labels.flatten(), reduction="none")
+        weights = 1 + (self.repeat_weight - 1) * immediate_repeats(batch.labels).flatten().to(losses.dtype)
+        return (weights * losses).sum() / weights.sum(), accuracy
 
     def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor):
         ways = int(support_y.max()) + 1
@@ -354,8 +368,8 @@ class MemoryAugmentedNetwork(SequenceLearner):
     def __init__(self, embedding: nn.Module | None = None, ways: int = 5, instances: int = 10,
                  encoder: str = "pixels", freeze_encoder: bool = False, hidden: int = 200, slots: int = 128,
                  width: int = 40, heads: int = 4, gamma: float = 0.95, add_vectors: bool = False,
-                 address_after_write: bool = False):
-        super().__init__(embedding, ways, instances, encoder, freeze_encoder)
+                 address_after_write: bool = False, repeat_weight: float = 1.0):
+        super().__init__(embedding, ways, instances, encoder, freeze_encoder, repeat_weight)
         self.memory = LRUAMemory(slots, width, heads, gamma, address_after_write=address_after_write)
         self.add_vectors = add_vectors
         self.controller = nn.LSTMCell(self.input_features + ways + heads * width, hidden)
@@ -388,8 +402,9 @@ class LSTMBaseline(SequenceLearner):
     method = "lstm"
 
     def __init__(self, embedding: nn.Module | None = None, ways: int = 5, instances: int = 10,
-                 encoder: str = "pixels", freeze_encoder: bool = False, hidden: int = 200):
-        super().__init__(embedding, ways, instances, encoder, freeze_encoder)
+                 encoder: str = "pixels", freeze_encoder: bool = False, hidden: int = 200,
+                 repeat_weight: float = 1.0):
+        super().__init__(embedding, ways, instances, encoder, freeze_encoder, repeat_weight)
         self.controller = nn.LSTMCell(self.input_features + ways, hidden)
         self.output = nn.Linear(hidden, ways)
 
