@@ -1,10 +1,14 @@
 """The models shipped for notebook 7.6 (fewshot_lab/pretrained): small, loadable, and still made by their recipe."""
 import json
+from pathlib import Path
 
 import pytest
+import torch
 
 from fewshot_lab.methods.mann import LSTMBaseline, MemoryAugmentedNetwork
-from fewshot_lab.pretrained import (FINGERPRINTS, FOLDER, RECIPES, cpu_description, known_fingerprints,
+import fewshot_lab.pretrained as pretrained
+from fewshot_lab.cli import main
+from fewshot_lab.pretrained import (FINGERPRINTS, FOLDER, RECIPES, cpu_description, export, known_fingerprints,
                                     load_pretrained, recipe, short_fingerprint)
 
 SHIPPED = {"mann_omniglot": MemoryAugmentedNetwork, "lstm_omniglot": LSTMBaseline}
@@ -50,3 +54,34 @@ def test_fingerprints_on_record_are_of_the_shipped_recipes():
     for name, by_cpu in table.items():
         assert by_cpu and all(len(values) == 4 for values in by_cpu.values())
         assert len(known_fingerprints(name)) == len(by_cpu) + 1  # the export's own, and those recorded elsewhere
+
+
+def test_export_ships_the_best_weights_and_a_failed_export_leaves_the_old_file(tmp_path, glyphs_dataset,
+                                                                               monkeypatch, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--method", "mann", "--dataset", "glyphs", "--steps", "2", "--meta-batch", "2",
+                 "--instances", "3", "--val-every", "2", "--val-episodes", "2", "--augment", "none",
+                 "--add-vectors", "--out", str(run)]) == 0
+    capsys.readouterr()
+    folder = tmp_path / "shipped"
+    monkeypatch.setattr(pretrained, "FOLDER", folder)
+    monkeypatch.setattr(pretrained, "short_fingerprint", lambda name: [1.0, 2.0, 3.0, 4.0])  # not the real recipe
+    path = export(run, "mann_omniglot")
+    assert path == folder / "mann_omniglot.pt"
+    shipped = load_pretrained("mann_omniglot")
+    best = torch.load(run / "best.pt", map_location="cpu", weights_only=False)["weights"]
+    for key, value in shipped.state_dict().items():
+        assert torch.equal(value, best[key].half().float()), key
+    assert shipped.pretrained["short_fingerprint"] == [1.0, 2.0, 3.0, 4.0]
+    before = path.read_bytes()
+
+    def broken_save(payload, destination):
+        Path(destination).write_bytes(b"half a model")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        export(run, "mann_omniglot")
+    assert path.read_bytes() == before and sorted(folder.iterdir()) == [path]  # nothing half-written stays
+    with pytest.raises(ValueError, match="no recipe named 'mann_glyphs'"):
+        export(run, "mann_glyphs")

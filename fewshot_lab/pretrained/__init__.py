@@ -139,6 +139,7 @@ def record_fingerprint(name: str) -> tuple[str, list[float]]:
 
 def export(run, name: str) -> Path:
     """Write the best checkpoint of `run` as FOLDER/NAME.pt (half-precision weights) with its recipe."""
+    commands = ["fewshot-lab " + " ".join(line) for line in recipe(name)]  # refuses an unknown name first
     payload = read_checkpoint(Path(run) / "best.pt")
     history = (payload.get("training") or {}).get("history", {})
     shipped = {
@@ -148,12 +149,13 @@ def export(run, name: str) -> Path:
         "history": {"val_step": history.get("val_step"), "val_accuracy": history.get("val_accuracy"),
                     "best_step": history.get("best_step"), "seconds": history.get("seconds"),
                     "train_accuracy": _window_means(history.get("accuracy") or [], HISTORY_WINDOW)},
-        "commands": ["fewshot-lab " + " ".join(line) for line in recipe(name)],
+        "commands": commands,
         "short_fingerprint": short_fingerprint(name),
         "fingerprint_cpu": cpu_description(),
     }
     path = FOLDER / f"{name}.pt"
-    torch.save(shipped, path)
+    with atomic_path(path) as temporary:  # a failed export leaves the shipped model as it was
+        torch.save(shipped, temporary)
     return path
 
 
