@@ -301,8 +301,9 @@ class SequenceLearner(Learner):
         accuracy_by_presentation: each drawing is given the label of the most cosine-similar image shown before it
         in the episode (every earlier image's label has been shown by then), and a class's 1st drawing, which
         nothing can recall, the best guess, one of the labels not shown yet (expected accuracy 1 / their number).
-        The gap between this and the learner's accuracy is what the learner fails to store or retrieve. It reads
-        the code alone, so `ways` may exceed the learner's label slots."""
+        The gap between this and the learner's accuracy is what the learner fails to store or retrieve. It is the
+        nearest-neighbour rule, not a ceiling: comparing a drawing with everything shown of a class can do better.
+        It reads the code alone, so `ways` may exceed the learner's label slots."""
         def correct(chunk, ways):
             codes = nn.functional.normalize(self.encode(chunk.images), dim=-1)  # [episodes, steps, features]
             similarity = codes @ codes.transpose(1, 2)                           # [episodes, steps, steps]
