@@ -7,6 +7,7 @@ import torch
 
 from fewshot_lab.methods.mann import LSTMBaseline, MemoryAugmentedNetwork
 import fewshot_lab.pretrained as pretrained
+from fewshot_lab.checkpoints import read_checkpoint
 from fewshot_lab.cli import main
 from fewshot_lab.pretrained import (FINGERPRINTS, FOLDER, RECIPES, cpu_description, export, known_fingerprints,
                                     load_pretrained, recipe, short_fingerprint)
@@ -69,7 +70,7 @@ def test_export_ships_the_best_weights_and_a_failed_export_leaves_the_old_file(t
     path = export(run, "mann_omniglot")
     assert path == folder / "mann_omniglot.pt"
     shipped = load_pretrained("mann_omniglot")
-    best = torch.load(run / "best.pt", map_location="cpu", weights_only=False)["weights"]
+    best = read_checkpoint(run / "best.pt")["weights"]
     for key, value in shipped.state_dict().items():
         assert torch.equal(value, best[key].half().float()), key
     assert shipped.pretrained["short_fingerprint"] == [1.0, 2.0, 3.0, 4.0]
