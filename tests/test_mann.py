@@ -85,6 +85,19 @@ def test_a_mann_with_add_vectors_learns_them_and_saves_the_choice():
     assert built.config()["add_vectors"] is True and built.interface.out_features == 4 * (2 * 40 + 2)
 
 
+@pytest.mark.parametrize("add_vectors", [False, True])
+def test_a_mann_with_write_to_last_learns_its_last_gates_and_saves_the_choice(add_vectors):
+    learner = small("mann", add_vectors=add_vectors, write_to_last=True)
+    heads, width = learner.memory.heads, learner.memory.width
+    assert learner.interface.out_features == heads * ((2 if add_vectors else 1) * width + 3)
+    batch = learner.training_stream(pattern_dataset(), ways=5, shots=1, queries=1, meta_batch=3, seed=0).sample()
+    learner.training_loss(batch)[0].backward()
+    last_rows = learner.interface.weight.grad[-heads:]  # the rows that make the last gates delta_t
+    assert last_rows.shape == (heads, 20) and (last_rows.abs().sum(1) > 0).all()
+    assert build_learner("mann", encoder="pixels", write_to_last=True).config()["write_to_last"] is True
+    assert not build_learner("mann", encoder="pixels").write_to_last
+
+
 def test_heads_look_where_the_key_matched_before_this_steps_write():
     memory_module = LRUAMemory(slots=4, width=3, heads=1)
     memory = torch.tensor([[[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])
@@ -110,6 +123,50 @@ def test_with_address_after_write_heads_find_what_this_step_wrote():
     learner = build_learner("mann", encoder="pixels", add_vectors=True, address_after_write=True)
     assert learner.memory.address_after_write and learner.config()["address_after_write"] is True
     assert not build_learner("mann", encoder="pixels").memory.address_after_write
+
+
+def test_with_last_gates_a_head_adds_to_the_slot_it_wrote_last_step_and_the_next_read_finds_it():
+    memory_module = LRUAMemory(slots=4, width=4, heads=1)
+    memory = torch.tensor([[[0.0, 0.0, 0.0, 1.0], [0.0, 1.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]]])
+    start = hand_made_state([0.0, 1.0, 1.0, 1.0], memory=memory, heads=1)
+    image, label = torch.tensor([[[1.0, 0.0, 0.0, 0.0]]]), torch.tensor([[[0.0, 0.0, 1.0, 0.0]]])
+    strong, zero, one = torch.tensor([[50.0]]), torch.zeros(1, 1), torch.ones(1, 1)
+    first = memory_module(start, image, strong, zero, image, last_gates=zero)  # step 1 stores the image in slot 0
+    assert torch.equal(first.memory[0, 0], image[0, 0]) and torch.equal(first.write_weights[0, 0], torch.tensor([1.0, 0, 0, 0]))
+    similar = torch.tensor([[[1.0, 0.1, 0.0, 0.0]]])  # step 2: another drawing of the class; its label has just arrived
+    bound = memory_module(first, similar, strong, zero, label, last_gates=one)
+    assert torch.equal(bound.write_weights, first.write_weights)              # written where step 1 wrote
+    assert torch.equal(bound.memory[0, 0], image[0, 0] + label[0, 0])        # the image now carries its label
+    assert bound.read_weights[0, 0, 0] > 0.99 and bound.reads[0, 0, 2] > 0.99  # and this step's read returns it
+    apart = memory_module(first, similar, strong, zero, label, last_gates=zero)  # the paper's LRUA
+    assert apart.write_weights[0, 0, 0] == 0 and apart.reads[0, 0, 2] < 0.01  # the label went to another slot
+    paper = memory_module(first, similar, strong, zero, label)
+    for ours, theirs in zip(apart, paper):
+        assert torch.equal(ours, theirs)  # last gates of 0 are the paper's write rule
+    half = memory_module(first, similar, strong, torch.full((1, 1), 0.25), label, last_gates=torch.full((1, 1), 0.5))
+    least = least_used(first.usage, 1)
+    torch.testing.assert_close(half.write_weights, 0.25 * first.read_weights
+                               + 0.75 * (0.5 * first.write_weights + 0.5 * least.unsqueeze(1)))
+
+
+def test_a_memory_step_matches_finite_differences_in_every_continuous_input():
+    torch.manual_seed(0)
+    memory_module = LRUAMemory(slots=5, width=3, heads=2, gamma=0.9)
+    state = MemoryState(memory=torch.randn(1, 5, 3, dtype=torch.float64),
+                        usage=torch.tensor([[0.3, 1.2, 0.1, 2.0, 0.7]], dtype=torch.float64),  # no ties
+                        read_weights=torch.rand(1, 2, 5, dtype=torch.float64).softmax(-1),
+                        write_weights=torch.rand(1, 2, 5, dtype=torch.float64),
+                        reads=torch.zeros(1, 2, 3, dtype=torch.float64))
+    inputs = (torch.randn(1, 2, 3, dtype=torch.float64), 1 + torch.rand(1, 2, dtype=torch.float64),
+              torch.rand(1, 2, dtype=torch.float64), torch.randn(1, 2, 3, dtype=torch.float64),
+              torch.rand(1, 2, dtype=torch.float64), state.memory.clone())
+    inputs = tuple(value.requires_grad_() for value in inputs)
+
+    def step(keys, strengths, gates, contents, last_gates, memory):
+        after = memory_module(state._replace(memory=memory), keys, strengths, gates, contents, last_gates)
+        return after.memory, after.read_weights, after.reads, after.usage
+
+    assert torch.autograd.gradcheck(step, inputs)
 
 
 def test_reads_are_convex_combinations_of_memory_rows():
@@ -328,11 +385,12 @@ def test_cli_trains_a_mann_and_evaluate_reports_accuracy_by_presentation(tmp_pat
     out = tmp_path / "mann"
     assert main(["train", "--method", "mann", "--dataset", "glyphs", "--steps", "2", "--meta-batch", "2",
                  "--instances", "3", "--val-every", "2", "--val-episodes", "2", "--augment", "none",
-                 "--add-vectors", "--address-after-write", "--repeat-weight", "10", "--out", str(out)]) == 0
+                 "--add-vectors", "--address-after-write", "--write-to-last", "--repeat-weight", "10", "--out", str(out)]) == 0
     capsys.readouterr()
     from fewshot_lab.saved import load
     saved = load(out).learner
-    assert saved.add_vectors and saved.memory.address_after_write  # the memory options travel with the run
+    assert saved.add_vectors and saved.memory.address_after_write and saved.write_to_last  # the memory options
+    # travel with the run
     assert saved.repeat_weight == 10 and saved.config()["repeat_weight"] == 10
     assert main(["evaluate", str(out), "--episodes", "4"]) == 0
     printed = capsys.readouterr().out

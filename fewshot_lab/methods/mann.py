@@ -9,7 +9,8 @@ memory M (fewshot_lab.methods.memory, Least Recently Used Access), and one step 
     k_t = tanh(W_k h_t), beta_t = 1 + softplus(W_beta h_t), alpha_t = W_alpha h_t   (per read head)
     M_t, w^r_t, r_t = LRUA(M_{t-1}, k_t, beta_t, alpha_t)                         (write, then read by content)
     (with add_vectors=True each head writes a_t = tanh(W_a h_t) instead of k_t; with address_after_write=True
-    the heads look for k_t in M_t, after this step's write, instead of in M_{t-1})
+    the heads look for k_t in M_t, after this step's write, instead of in M_{t-1}; with write_to_last=True a gate
+    delta_t = W_delta h_t lets each head write to the slots it wrote at step t-1 as well)
     p(y_t | x_1..t, y_1..t-1) = softmax(W_o [h_t, r_t] + b_o)                      (output)
 
 and meta-training minimises sum_t -log p(y_t | ...) over whole episodes (repeat_weight=W counts W times the steps
@@ -362,6 +363,11 @@ class MemoryAugmentedNetwork(SequenceLearner):
     the previous image's code with the label that has just arrived while it reads with the current image's.
     address_after_write: the read heads compare their keys with the memory after this step's write (M_t, as in
     eqs. 2-4 of the paper) instead of before it (fewshot_lab.methods.memory explains both); meant with add_vectors.
+    write_to_last: not in the paper; each head has a second gate delta_t = W_delta h_t and may also write to the
+    slots it wrote at the last step (LRUAMemory.forward's last_gates). The label of a drawing arrives one step
+    after the drawing, so this lets a head add it to the code it stored then, where the heads, which look in
+    M_{t-1}, can find it at once: a class's second drawing shown right after its first is then answerable from
+    memory.
     """
 
     method = "mann"
@@ -369,13 +375,13 @@ class MemoryAugmentedNetwork(SequenceLearner):
     def __init__(self, embedding: nn.Module | None = None, ways: int = 5, instances: int = 10,
                  encoder: str = "pixels", freeze_encoder: bool = False, hidden: int = 200, slots: int = 128,
                  width: int = 40, heads: int = 4, gamma: float = 0.95, add_vectors: bool = False,
-                 address_after_write: bool = False, repeat_weight: float = 1.0):
+                 address_after_write: bool = False, repeat_weight: float = 1.0, write_to_last: bool = False):
         super().__init__(embedding, ways, instances, encoder, freeze_encoder, repeat_weight)
         self.memory = LRUAMemory(slots, width, heads, gamma, address_after_write=address_after_write)
-        self.add_vectors = add_vectors
+        self.add_vectors, self.write_to_last = add_vectors, write_to_last
         self.controller = nn.LSTMCell(self.input_features + ways + heads * width, hidden)
-        # keys k_t, strengths beta_t, gates alpha_t (and add vectors a_t)
-        self.interface = nn.Linear(hidden, heads * ((2 if add_vectors else 1) * width + 2))
+        # keys k_t, strengths beta_t, gates alpha_t (and add vectors a_t, and gates delta_t)
+        self.interface = nn.Linear(hidden, heads * ((2 if add_vectors else 1) * width + 2 + (1 if write_to_last else 0)))
         with torch.no_grad():
             self.interface.bias[heads * width:heads * (width + 1)] = STRENGTH_BIAS  # beta_t = 1 + softplus(10 + ...)
         self.output = nn.Linear(hidden + heads * width, ways)
@@ -388,11 +394,13 @@ class MemoryAugmentedNetwork(SequenceLearner):
         hidden, cell, memory = state
         heads, width = self.memory.heads, self.memory.width
         hidden, cell = self.controller(torch.cat([inputs, memory.reads.flatten(1)], dim=1), (hidden, cell))
-        sizes = [heads * width, heads, heads] + ([heads * width] if self.add_vectors else [])
-        keys, strengths, gates, *adds = self.interface(hidden).split(sizes, dim=1)
-        contents = torch.tanh(adds[0]).view(-1, heads, width) if self.add_vectors else None
+        sizes = [heads * width, heads, heads] + ([heads * width] if self.add_vectors else []) \
+            + ([heads] if self.write_to_last else [])
+        keys, strengths, gates, *extra = self.interface(hidden).split(sizes, dim=1)
+        contents = torch.tanh(extra[0]).view(-1, heads, width) if self.add_vectors else None
+        last_gates = torch.sigmoid(extra[-1]) if self.write_to_last else None
         memory = self.memory(memory, torch.tanh(keys).view(-1, heads, width), 1 + nn.functional.softplus(strengths),
-                             torch.sigmoid(gates), contents)
+                             torch.sigmoid(gates), contents, last_gates)
         scores = self.output(torch.cat([hidden, memory.reads.flatten(1)], dim=1))  # [episodes, ways]
         return scores, (hidden, cell, memory)
 

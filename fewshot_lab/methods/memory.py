@@ -6,7 +6,10 @@ the slot that was just read. One step, for each of `heads` read heads with key k
 (all batched over episodes):
 
     w^lu_{t-1}(i) = 1 if w^u_{t-1}(i) <= m(w^u_{t-1}, n) else 0       (the n = heads least-used slots)
-    w^w_t = sigma(alpha_t) w^r_{t-1} + (1 - sigma(alpha_t)) w^lu_{t-1}  (write weights, eq. 7)
+    w^w_t = sigma(alpha_t) w^r_{t-1} + (1 - sigma(alpha_t)) w^lu_{t-1}  (write weights, eq. 7; with last_gates,
+                                                                         not in the paper, w^lu_{t-1} is replaced by
+                                                                         sigma(delta_t) w^w_{t-1}
+                                                                         + (1 - sigma(delta_t)) w^lu_{t-1})
     M_t(i) = M_{t-1}(i) + w^w_t(i) k_t                                  (eq. 8, summed over heads, after the
                                                                          least-used slot is set to zero; or
                                                                          w^w_t(i) a_t, a separate add vector)
@@ -90,14 +93,25 @@ class LRUAMemory(nn.Module):
                            reads=torch.zeros(episodes, self.heads, self.width, device=device, dtype=dtype))
 
     def forward(self, state: MemoryState, keys: torch.Tensor, strengths: torch.Tensor,
-                write_gates: torch.Tensor, contents: torch.Tensor | None = None) -> MemoryState:
+                write_gates: torch.Tensor, contents: torch.Tensor | None = None,
+                last_gates: torch.Tensor | None = None) -> MemoryState:
         """One step of addressing, writing and reading. keys [episodes, heads, width]; strengths beta_t and write_gates sigma(alpha_t)
         [episodes, heads]; contents [episodes, heads, width], what each head writes: by default its key k_t (eq. 8),
-        or a separate add vector a_t (as in the NTM, and in public reimplementations of the paper)."""
+        or a separate add vector a_t (as in the NTM, and in public reimplementations of the paper).
+        last_gates sigma(delta_t) [episodes, heads], not in the paper: a third place to write, the slots this head
+        wrote at the last step. The part of the write that does not go to the slots read last step is split
+        between them and the least-used slots:
+            w^w_t = sigma(alpha_t) w^r_{t-1} + (1 - sigma(alpha_t)) (sigma(delta_t) w^w_{t-1} + (1 - sigma(delta_t)) w^lu_{t-1})
+        so a head can add the label that arrives at this step to the image it stored at the last step."""
         contents = keys if contents is None else contents
         least = least_used(state.usage, self.heads)  # [episodes, slots], w^lu_{t-1}
         gates = write_gates.unsqueeze(-1)            # [episodes, heads, 1]
-        write_weights = gates * state.read_weights + (1 - gates) * least.unsqueeze(1)  # [episodes, heads, slots]
+        if last_gates is None:
+            write_weights = gates * state.read_weights + (1 - gates) * least.unsqueeze(1)  # [episodes, heads, slots]
+        else:
+            last = last_gates.unsqueeze(-1)          # [episodes, heads, 1]
+            fresh = last * state.write_weights + (1 - last) * least.unsqueeze(1)  # [episodes, heads, slots]
+            write_weights = gates * state.read_weights + (1 - gates) * fresh
         emptiest = state.usage.argmin(dim=-1, keepdim=True)              # [episodes, 1], the least-used slot (first of ties)
         kept = torch.ones_like(state.usage).scatter_(-1, emptiest, 0.0)  # [episodes, slots]
         memory = state.memory * kept.unsqueeze(-1) + write_weights.transpose(1, 2) @ contents  # [episodes, slots, width]
