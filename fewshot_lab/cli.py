@@ -27,8 +27,8 @@ METHOD_OPTIONS = {
     "add_vectors": (bool, "each memory head writes a separate add vector instead of its key (mann)"),
     "address_after_write": (bool, "the memory heads look up their keys after this step's write, as in the paper's "
                                   "eqs. 2-4, not before it (mann; meant with --add-vectors)"),
-    "write_to_last": (bool, "each memory head may also write to the slots it wrote at the last step, to add the "
-                            "label that has just arrived to the image stored there (mann; not in the paper)"),
+    "write_to_last": (bool, "each memory head may also write to the least-used slots the last step wrote to, to "
+                            "add the label that has just arrived to the image stored there (mann; not in the paper)"),
     "repeat_weight": (float, "how many times the training loss counts a class's second drawing shown right after "
                              "its first (mann, lstm; default 1)"),
 }

@@ -24,12 +24,13 @@ def small(method: str, **options):
     return LEARNERS[method](**sizes, **options)
 
 
-def hand_made_state(usage, memory=None, read_weights=None, heads=2) -> MemoryState:
+def hand_made_state(usage, memory=None, read_weights=None, heads=2, fresh=None) -> MemoryState:
     usage = torch.tensor([usage], dtype=torch.float32)  # [1, slots]
     slots = usage.shape[1]
     memory = torch.arange(slots * 3, dtype=torch.float32).view(1, slots, 3) + 1 if memory is None else memory
     read_weights = torch.zeros(1, heads, slots) if read_weights is None else read_weights
-    return MemoryState(memory, usage, read_weights, torch.zeros(1, heads, slots), torch.zeros(1, heads, 3))
+    fresh = torch.zeros(1, slots) if fresh is None else torch.tensor([fresh])  # the least-used slots of the last step
+    return MemoryState(memory, usage, read_weights, torch.zeros(1, heads, slots), torch.zeros(1, heads, 3), fresh)
 
 
 def test_least_used_marks_the_n_slots_of_lowest_usage():
@@ -125,19 +126,22 @@ def test_with_address_after_write_heads_find_what_this_step_wrote():
     assert not build_learner("mann", encoder="pixels").memory.address_after_write
 
 
-def test_with_last_gates_a_head_adds_to_the_slot_it_wrote_last_step_and_the_next_read_finds_it():
+def test_with_last_gates_a_head_adds_to_last_steps_fresh_slot_and_the_next_read_finds_it():
     memory_module = LRUAMemory(slots=4, width=4, heads=1)
     memory = torch.tensor([[[0.0, 0.0, 0.0, 1.0], [0.0, 1.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]]])
     start = hand_made_state([0.0, 1.0, 1.0, 1.0], memory=memory, heads=1)
     image, label = torch.tensor([[[1.0, 0.0, 0.0, 0.0]]]), torch.tensor([[[0.0, 0.0, 1.0, 0.0]]])
     strong, zero, one = torch.tensor([[50.0]]), torch.zeros(1, 1), torch.ones(1, 1)
     first = memory_module(start, image, strong, zero, image, last_gates=zero)  # step 1 stores the image in slot 0
-    assert torch.equal(first.memory[0, 0], image[0, 0]) and torch.equal(first.write_weights[0, 0], torch.tensor([1.0, 0, 0, 0]))
+    assert torch.equal(first.memory[0, 0], image[0, 0]) and torch.equal(first.fresh[0], torch.tensor([1.0, 0, 0, 0]))
     similar = torch.tensor([[[1.0, 0.1, 0.0, 0.0]]])  # step 2: another drawing of the class; its label has just arrived
     bound = memory_module(first, similar, strong, zero, label, last_gates=one)
-    assert torch.equal(bound.write_weights, first.write_weights)              # written where step 1 wrote
+    assert torch.equal(bound.write_weights[:, 0], first.fresh)               # written where step 1 wrote
     assert torch.equal(bound.memory[0, 0], image[0, 0] + label[0, 0])        # the image now carries its label
     assert bound.read_weights[0, 0, 0] > 0.99 and bound.reads[0, 0, 2] > 0.99  # and this step's read returns it
+    assert bound.fresh[0, 0] == 0 and bound.fresh.sum() == 1  # the pointer moves on: step 2's least-used slot
+    third = memory_module(bound, similar, strong, zero, label, last_gates=one)
+    assert torch.equal(third.write_weights[:, 0], bound.fresh) and third.write_weights[0, 0, 0] == 0  # one step back only
     apart = memory_module(first, similar, strong, zero, label, last_gates=zero)  # the paper's LRUA
     assert apart.write_weights[0, 0, 0] == 0 and apart.reads[0, 0, 2] < 0.01  # the label went to another slot
     paper = memory_module(first, similar, strong, zero, label)
@@ -146,7 +150,7 @@ def test_with_last_gates_a_head_adds_to_the_slot_it_wrote_last_step_and_the_next
     half = memory_module(first, similar, strong, torch.full((1, 1), 0.25), label, last_gates=torch.full((1, 1), 0.5))
     least = least_used(first.usage, 1)
     torch.testing.assert_close(half.write_weights, 0.25 * first.read_weights
-                               + 0.75 * (0.5 * first.write_weights + 0.5 * least.unsqueeze(1)))
+                               + 0.75 * (0.5 * first.fresh.unsqueeze(1) + 0.5 * least.unsqueeze(1)))
 
 
 def test_a_memory_step_matches_finite_differences_in_every_continuous_input():
@@ -156,7 +160,8 @@ def test_a_memory_step_matches_finite_differences_in_every_continuous_input():
                         usage=torch.tensor([[0.3, 1.2, 0.1, 2.0, 0.7]], dtype=torch.float64),  # no ties
                         read_weights=torch.rand(1, 2, 5, dtype=torch.float64).softmax(-1),
                         write_weights=torch.rand(1, 2, 5, dtype=torch.float64),
-                        reads=torch.zeros(1, 2, 3, dtype=torch.float64))
+                        reads=torch.zeros(1, 2, 3, dtype=torch.float64),
+                        fresh=torch.tensor([[0.0, 1, 0, 0, 1]], dtype=torch.float64))
     inputs = (torch.randn(1, 2, 3, dtype=torch.float64), 1 + torch.rand(1, 2, dtype=torch.float64),
               torch.rand(1, 2, dtype=torch.float64), torch.randn(1, 2, 3, dtype=torch.float64),
               torch.rand(1, 2, dtype=torch.float64), state.memory.clone())

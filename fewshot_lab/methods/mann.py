@@ -10,7 +10,7 @@ memory M (fewshot_lab.methods.memory, Least Recently Used Access), and one step 
     M_t, w^r_t, r_t = LRUA(M_{t-1}, k_t, beta_t, alpha_t)                         (write, then read by content)
     (with add_vectors=True each head writes a_t = tanh(W_a h_t) instead of k_t; with address_after_write=True
     the heads look for k_t in M_t, after this step's write, instead of in M_{t-1}; with write_to_last=True a gate
-    delta_t = W_delta h_t lets each head write to the slots it wrote at step t-1 as well)
+    delta_t = W_delta h_t lets each head write to the least-used slots of step t-1 as well)
     p(y_t | x_1..t, y_1..t-1) = softmax(W_o [h_t, r_t] + b_o)                      (output)
 
 and meta-training minimises sum_t -log p(y_t | ...) over whole episodes (repeat_weight=W counts W times the steps
@@ -364,8 +364,8 @@ class MemoryAugmentedNetwork(SequenceLearner):
     address_after_write: the read heads compare their keys with the memory after this step's write (M_t, as in
     eqs. 2-4 of the paper) instead of before it (fewshot_lab.methods.memory explains both); meant with add_vectors.
     write_to_last: not in the paper; each head has a second gate delta_t = W_delta h_t and may also write to the
-    slots it wrote at the last step (LRUAMemory.forward's last_gates). The label of a drawing arrives one step
-    after the drawing, so this lets a head add it to the code it stored then, where the heads, which look in
+    least-used slots the last step wrote to (LRUAMemory.forward's last_gates). The label of a drawing arrives one
+    step after the drawing, so this lets a head add it to the code stored then, where the heads, which look in
     M_{t-1}, can find it at once: a class's second drawing shown right after its first is then answerable from
     memory.
     """

@@ -8,7 +8,7 @@ the slot that was just read. One step, for each of `heads` read heads with key k
     w^lu_{t-1}(i) = 1 if w^u_{t-1}(i) <= m(w^u_{t-1}, n) else 0       (the n = heads least-used slots)
     w^w_t = sigma(alpha_t) w^r_{t-1} + (1 - sigma(alpha_t)) w^lu_{t-1}  (write weights, eq. 7; with last_gates,
                                                                          not in the paper, w^lu_{t-1} is replaced by
-                                                                         sigma(delta_t) w^w_{t-1}
+                                                                         sigma(delta_t) w^lu_{t-2}
                                                                          + (1 - sigma(delta_t)) w^lu_{t-1})
     M_t(i) = M_{t-1}(i) + w^w_t(i) k_t                                  (eq. 8, summed over heads, after the
                                                                          least-used slot is set to zero; or
@@ -48,6 +48,7 @@ class MemoryState(NamedTuple):
     read_weights: torch.Tensor   # [episodes, heads, slots], w^r_t
     write_weights: torch.Tensor  # [episodes, heads, slots], w^w_t
     reads: torch.Tensor          # [episodes, heads, width], r_t
+    fresh: torch.Tensor          # [episodes, slots], w^lu_{t-1}: the least-used slots this step wrote to
 
 
 def least_used(usage: torch.Tensor, count: int) -> torch.Tensor:
@@ -90,7 +91,8 @@ class LRUAMemory(nn.Module):
         return MemoryState(memory=torch.full((episodes, self.slots, self.width), self.initial, device=device, dtype=dtype),
                            usage=torch.zeros(episodes, self.slots, device=device, dtype=dtype),
                            read_weights=weights, write_weights=weights,
-                           reads=torch.zeros(episodes, self.heads, self.width, device=device, dtype=dtype))
+                           reads=torch.zeros(episodes, self.heads, self.width, device=device, dtype=dtype),
+                           fresh=torch.zeros(episodes, self.slots, device=device, dtype=dtype))
 
     def forward(self, state: MemoryState, keys: torch.Tensor, strengths: torch.Tensor,
                 write_gates: torch.Tensor, contents: torch.Tensor | None = None,
@@ -98,11 +100,12 @@ class LRUAMemory(nn.Module):
         """One step of addressing, writing and reading. keys [episodes, heads, width]; strengths beta_t and write_gates sigma(alpha_t)
         [episodes, heads]; contents [episodes, heads, width], what each head writes: by default its key k_t (eq. 8),
         or a separate add vector a_t (as in the NTM, and in public reimplementations of the paper).
-        last_gates sigma(delta_t) [episodes, heads], not in the paper: a third place to write, the slots this head
-        wrote at the last step. The part of the write that does not go to the slots read last step is split
-        between them and the least-used slots:
-            w^w_t = sigma(alpha_t) w^r_{t-1} + (1 - sigma(alpha_t)) (sigma(delta_t) w^w_{t-1} + (1 - sigma(delta_t)) w^lu_{t-1})
-        so a head can add the label that arrives at this step to the image it stored at the last step."""
+        last_gates sigma(delta_t) [episodes, heads], not in the paper: a third place to write, the least-used slots
+        that the last step wrote to (state.fresh, w^lu_{t-2}). The part of the write that does not go to the slots
+        read last step is split between them and this step's least-used slots:
+            w^w_t = sigma(alpha_t) w^r_{t-1} + (1 - sigma(alpha_t)) (sigma(delta_t) w^lu_{t-2} + (1 - sigma(delta_t)) w^lu_{t-1})
+        so a head can add the label that arrives at this step to the image stored at the last step. It points one
+        step back only: a head that keeps the gate open still writes each step's fresh slots once more, not forever."""
         contents = keys if contents is None else contents
         least = least_used(state.usage, self.heads)  # [episodes, slots], w^lu_{t-1}
         gates = write_gates.unsqueeze(-1)            # [episodes, heads, 1]
@@ -110,8 +113,8 @@ class LRUAMemory(nn.Module):
             write_weights = gates * state.read_weights + (1 - gates) * least.unsqueeze(1)  # [episodes, heads, slots]
         else:
             last = last_gates.unsqueeze(-1)          # [episodes, heads, 1]
-            fresh = last * state.write_weights + (1 - last) * least.unsqueeze(1)  # [episodes, heads, slots]
-            write_weights = gates * state.read_weights + (1 - gates) * fresh
+            new = last * state.fresh.unsqueeze(1) + (1 - last) * least.unsqueeze(1)  # [episodes, heads, slots]
+            write_weights = gates * state.read_weights + (1 - gates) * new
         emptiest = state.usage.argmin(dim=-1, keepdim=True)              # [episodes, 1], the least-used slot (first of ties)
         kept = torch.ones_like(state.usage).scatter_(-1, emptiest, 0.0)  # [episodes, slots]
         memory = state.memory * kept.unsqueeze(-1) + write_weights.transpose(1, 2) @ contents  # [episodes, slots, width]
@@ -119,4 +122,4 @@ class LRUAMemory(nn.Module):
         read_weights = content_weights(keys, addressed, strengths)       # [episodes, heads, slots]
         reads = read_weights @ memory                                    # [episodes, heads, width], from M_t
         usage = self.gamma * state.usage + read_weights.sum(1) + write_weights.sum(1)  # [episodes, slots]
-        return MemoryState(memory, usage, read_weights, write_weights, reads)
+        return MemoryState(memory, usage, read_weights, write_weights, reads, least)
