@@ -44,11 +44,12 @@ class MemoryTrace:
         return self.scores.argmax(-1)  # [steps]
 
     def holder(self, step: int) -> np.ndarray:
-        """For each slot, the label of the step that wrote to it most (up to `step`), or -1 if none wrote."""
-        writes = self.write_weights[:step + 1].sum(1)  # [steps, slots]
-        strongest = writes.argmax(0)                    # [slots]
-        labels = self.episode.labels[strongest].numpy().copy()
-        labels[writes.max(0).values.numpy() < 0.5] = -1
+        """For each slot, the label of the first step that wrote to it with weight 0.5 or more (up to `step`): the
+        drawing the row was made for, whose label a MANN with write_to_last adds at the next step; -1 if none."""
+        written = self.write_weights[:step + 1].sum(1) >= 0.5  # [steps, slots]
+        first = written.to(torch.uint8).argmax(0)             # [slots], the first step that wrote (0 if none)
+        labels = self.episode.labels[first].numpy().copy()
+        labels[~written.any(0).numpy()] = -1
         return labels
 
 
@@ -98,7 +99,7 @@ def plot_addressing(trace: MemoryTrace):
 
 def plot_memory(trace: MemoryTrace, step: int | None = None):
     """The memory matrix M_t at one step (default: the last): the used rows, each labelled with the label of the
-    step that wrote to it most; rows holding one class share a colour."""
+    step that first wrote to it (MemoryTrace.holder); rows made for drawings of one class share a colour."""
     step = len(trace.episode.labels) - 1 if step is None else step
     slots = _used_slots(trace)
     holders = trace.holder(step)[slots]

@@ -412,6 +412,15 @@ def test_memory_figures_and_the_episode_stepper_draw_one_episode():
     trace = memory_trace(learner, EpisodeSequences(dataset, "test", ways=3, instances=4, seed=0).sample())
     assert trace.read_weights.shape == (12, 2, 12) and trace.memory.shape == (12, 12, 6)
     assert trace.predictions.shape == (12,) and set(trace.holder(11)) <= {-1, 0, 1, 2}
+    labels = trace.episode.labels
+    later = int(torch.nonzero(labels != labels[0])[0])  # the first step of another class
+    writes = torch.zeros(12, 2, 12)
+    writes[0, 0, 3], writes[later, :, 3] = 1.0, 1.5  # slot 3 made at step 0, written more later (as write_to_last does)
+    writes[2, 0, 5] = 0.4                             # slot 5 only touched lightly
+    marked = trace.__class__(**{**trace.__dict__, "write_weights": writes})
+    expected = np.full(12, -1)
+    expected[3] = int(labels[0])
+    assert (marked.holder(11) == expected).all() and (marked.holder(0) == expected).all()
     results = {name: small(name).accuracy_by_presentation(dataset, ways=3, instances=4, episodes=3, split="test")
                for name in ("mann", "lstm")}
     history = {"MANN": ([16, 32], [0.2, 0.4]), "LSTM": ([16, 32], [0.2, 0.3])}

@@ -51,7 +51,7 @@ _SEQUENCE = ("train --method {method} --dataset omniglot-small --ways 5 --meta-b
              "--init {runs}/knn_os --augment rotations --out {runs}/{method}_c4_os")
 # name -> (commands with the steps, validation and {runs} folder left open, their full-length steps)
 RECIPES = {
-    "mann_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "mann") + " --add-vectors"], [2500, 12000]),
+    "mann_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "mann") + " --add-vectors --write-to-last"], [2500, 12000]),
     "lstm_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "lstm")], [2500, 12000]),
 }
 
