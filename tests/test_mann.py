@@ -1,4 +1,5 @@
 """Memory-augmented neural networks (7.6): LRUA addressing, the sequence protocol, the MANN and LSTM learners."""
+import dataclasses
 import math
 
 import numpy as np
@@ -24,13 +25,13 @@ def small(method: str, **options):
     return LEARNERS[method](**sizes, **options)
 
 
-def hand_made_state(usage, memory=None, read_weights=None, heads=2, fresh=None) -> MemoryState:
+def hand_made_state(usage, memory=None, read_weights=None, heads=2) -> MemoryState:
     usage = torch.tensor([usage], dtype=torch.float32)  # [1, slots]
     slots = usage.shape[1]
     memory = torch.arange(slots * 3, dtype=torch.float32).view(1, slots, 3) + 1 if memory is None else memory
     read_weights = torch.zeros(1, heads, slots) if read_weights is None else read_weights
-    fresh = torch.zeros(1, slots) if fresh is None else torch.tensor([fresh])  # the least-used slots of the last step
-    return MemoryState(memory, usage, read_weights, torch.zeros(1, heads, slots), torch.zeros(1, heads, 3), fresh)
+    return MemoryState(memory, usage, read_weights, torch.zeros(1, heads, slots), torch.zeros(1, heads, 3),
+                       torch.zeros(1, slots))  # no step before: no fresh slots of the last step
 
 
 def test_least_used_marks_the_n_slots_of_lowest_usage():
@@ -394,8 +395,8 @@ def test_cli_trains_a_mann_and_evaluate_reports_accuracy_by_presentation(tmp_pat
     capsys.readouterr()
     from fewshot_lab.saved import load
     saved = load(out).learner
-    assert saved.add_vectors and saved.memory.address_after_write and saved.write_to_last  # the memory options
-    # travel with the run
+    # the memory options travel with the run
+    assert saved.add_vectors and saved.memory.address_after_write and saved.write_to_last
     assert saved.repeat_weight == 10 and saved.config()["repeat_weight"] == 10
     assert main(["evaluate", str(out), "--episodes", "4"]) == 0
     printed = capsys.readouterr().out
@@ -417,7 +418,7 @@ def test_memory_figures_and_the_episode_stepper_draw_one_episode():
     writes = torch.zeros(12, 2, 12)
     writes[0, 0, 3], writes[later, :, 3] = 1.0, 1.5  # slot 3 made at step 0, written more later (as write_to_last does)
     writes[2, 0, 5] = 0.4                             # slot 5 only touched lightly
-    marked = trace.__class__(**{**trace.__dict__, "write_weights": writes})
+    marked = dataclasses.replace(trace, write_weights=writes)
     expected = np.full(12, -1)
     expected[3] = int(labels[0])
     assert (marked.holder(11) == expected).all() and (marked.holder(0) == expected).all()

@@ -109,12 +109,11 @@ class LRUAMemory(nn.Module):
         contents = keys if contents is None else contents
         least = least_used(state.usage, self.heads)  # [episodes, slots], w^lu_{t-1}
         gates = write_gates.unsqueeze(-1)            # [episodes, heads, 1]
-        if last_gates is None:
-            write_weights = gates * state.read_weights + (1 - gates) * least.unsqueeze(1)  # [episodes, heads, slots]
-        else:
+        new = least.unsqueeze(1)                     # [episodes, 1, slots], where new information goes
+        if last_gates is not None:
             last = last_gates.unsqueeze(-1)          # [episodes, heads, 1]
-            new = last * state.fresh.unsqueeze(1) + (1 - last) * least.unsqueeze(1)  # [episodes, heads, slots]
-            write_weights = gates * state.read_weights + (1 - gates) * new
+            new = last * state.fresh.unsqueeze(1) + (1 - last) * new  # [episodes, heads, slots]
+        write_weights = gates * state.read_weights + (1 - gates) * new  # [episodes, heads, slots]
         emptiest = state.usage.argmin(dim=-1, keepdim=True)              # [episodes, 1], the least-used slot (first of ties)
         kept = torch.ones_like(state.usage).scatter_(-1, emptiest, 0.0)  # [episodes, slots]
         memory = state.memory * kept.unsqueeze(-1) + write_weights.transpose(1, 2) @ contents  # [episodes, slots, width]
