@@ -24,12 +24,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from hardware import cpu_description  # noqa: E402
 from memory_format import fastest_seconds  # noqa: E402
 
 from fewshot_lab.data import load_dataset, make_sampler  # noqa: E402
 from fewshot_lab.engine import compute_precision, default_device  # noqa: E402
 from fewshot_lab.methods import build_learner  # noqa: E402
-from fewshot_lab.pretrained import cpu_description  # noqa: E402
 
 EPISODES = [(20, 5), (5, 15)]  # (ways, queries per class), 1 shot
 

@@ -92,8 +92,8 @@ class FewShotDataset:
             raise ValueError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
 
     def as_float(self, indices: torch.Tensor) -> torch.Tensor:
-        """The chosen images as float32 in [0, 1], ink high."""
-        return self.images[indices].float().div_(255.0)
+        """The chosen images in [0, 1], ink high, in torch's default floating dtype (float32 unless set)."""
+        return self.images[indices].to(torch.get_default_dtype()).div_(255.0)
 
     def with_splits(self, splits: dict[str, list[int]], name: str | None = None) -> "FewShotDataset":
         """The same images and classes with other meta-splits (which still must not overlap)."""

@@ -85,7 +85,7 @@ class LRUAMemory(nn.Module):
         self.slots, self.width, self.heads, self.gamma, self.initial = slots, width, heads, gamma, initial
         self.address_after_write = address_after_write
 
-    def initial_state(self, episodes: int, device=None, dtype=torch.float32) -> MemoryState:
+    def initial_state(self, episodes: int, device=None, dtype=None) -> MemoryState:
         """An empty memory: every cell at `initial`, no usage, no previous reads or writes."""
         weights = torch.zeros(episodes, self.heads, self.slots, device=device, dtype=dtype)
         return MemoryState(memory=torch.full((episodes, self.slots, self.width), self.initial, device=device, dtype=dtype),

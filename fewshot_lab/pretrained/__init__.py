@@ -14,21 +14,13 @@ configuration, the dataset's description and the training history, and a fingerp
 commands run for SHORT_STEPS steps (tests/test_mann_pretrained.py reruns them and compares).
 RECIPES names the commands; a `{runs}` folder holds the intermediate runs.
 
-The fingerprint is exact only on one kind of CPU: another processor's kernels sum in another order, and Adam
-turns those last-bit differences into visible ones within a few steps (an Intel Xeon moved the AMD EPYC's
-fingerprint by 0.13%; a second thread moved it by 2.3%, as much as a tenth more learning rate for the k-NN
-encoder, 2.4%, so no tolerance tells such arithmetic from a change of the recipe). FINGERPRINTS (fingerprints.json) holds the
-fingerprints of the unchanged recipe measured on other CPUs; on a new kind of CPU, check out a commit whose
-fingerprint test passed elsewhere and run
-
-    python -m fewshot_lab.pretrained --fingerprint NAME
-
-which adds this CPU's fingerprint to that file.
+The fingerprint is the same on every CPU: the short recipe runs in float64 on one thread, where the order in which
+another processor's kernels sum moves the weights by about 1e-15 of their size, against 1e-3 in float32, which
+Adam amplified past any change of recipe. `python -m fewshot_lab.pretrained --fingerprint NAME` prints it;
+benchmarks/fingerprint.py measures how far kernels, threads and recipe changes move it (results/fingerprint.md).
 """
 from __future__ import annotations
 
-import json
-import platform
 import shutil
 import tempfile
 from pathlib import Path
@@ -40,7 +32,6 @@ from fewshot_lab.methods import build_learner
 from fewshot_lab.paths import atomic_path
 
 FOLDER = Path(__file__).resolve().parent
-FINGERPRINTS = FOLDER / "fingerprints.json"  # name -> {CPU description: short fingerprint of the unchanged recipe}
 SHORT_STEPS = 3  # steps of each command in the reproduction fingerprint
 HISTORY_WINDOW = 100  # training accuracy is shipped as means over windows of this many steps
 
@@ -80,19 +71,25 @@ def fingerprint(learner) -> list[float]:
             float((position * values ** 2).sum())]
 
 
-def short_fingerprint(name: str) -> list[float]:
-    """Run recipe(name, short=True) in a temporary folder and fingerprint the last run's final weights.
+def short_fingerprint(name: str, edit=None) -> list[float]:
+    """Run recipe(name, short=True) in a temporary folder, in float64 on one CPU thread, and fingerprint the last
+    run's final weights. edit(line) -> line may change each command first (benchmarks/fingerprint.py uses it to
+    show what a changed recipe does).
 
-    It runs on one CPU thread whatever the caller uses: a convolution's backward pass sums in an order that
-    depends on the thread count, and Adam turns those last-bit differences into visible ones within a few
-    steps (2 threads moved the fingerprint by 2%)."""
+    Why float64 and one thread: a convolution's backward pass sums in an order that depends on the processor's
+    kernels and the thread count, and Adam turns the last-bit differences into visible ones within a few steps.
+    In float32 those differences are 1e-7 of a weight and the fingerprint moved by 0.1 to 2%, as much as a change of
+    the recipe; in float64 they are 1e-16 and stay far below any change of recipe."""
     from fewshot_lab.cli import main
     from fewshot_lab.engine import torch_threads
 
     runs = Path(tempfile.mkdtemp(prefix="fewshot_lab_recipe_"))
+    dtype = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
     try:
         with torch_threads(1):
             for line in recipe(name, runs=str(runs), short=True):
+                line = edit(line) if edit else line
                 if main(line) != 0:
                     raise RuntimeError(f"fewshot-lab {' '.join(line)} failed")
             payload = read_checkpoint(Path(line[line.index("--out") + 1]) / "last.pt")
@@ -100,41 +97,8 @@ def short_fingerprint(name: str) -> list[float]:
             learner.load_state_dict(payload["weights"])
             return fingerprint(learner)
     finally:
+        torch.set_default_dtype(dtype)
         shutil.rmtree(runs, ignore_errors=True)
-
-
-def cpu_description() -> str:
-    """The processor whose arithmetic a fingerprint was made with, e.g. 'x86_64 Intel(R) Xeon(R) Processor, AVX512'."""
-    model = platform.processor() or ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        model = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                      if line.startswith("model name")), model)
-    return f"{platform.machine()} {model}, {torch.backends.cpu.get_cpu_capability()}".replace("  ", " ")
-
-
-def _recorded_fingerprints() -> dict[str, dict[str, list[float]]]:
-    """FINGERPRINTS as a table: name -> {CPU description: short fingerprint}; empty if there is no file."""
-    return json.loads(FINGERPRINTS.read_text(encoding="utf-8")) if FINGERPRINTS.exists() else {}
-
-
-def known_fingerprints(name: str) -> dict[str, list[float]]:
-    """Every short fingerprint of recipe `name` on record, by CPU: the one made at export and those in FINGERPRINTS."""
-    known = dict(_recorded_fingerprints().get(name, {}))
-    exported = load_pretrained(name).pretrained
-    known[exported.get("fingerprint_cpu", "the CPU it was exported on")] = exported["short_fingerprint"]
-    return known
-
-
-def record_fingerprint(name: str) -> tuple[str, list[float]]:
-    """Run the short recipe on this CPU and add its fingerprint to FINGERPRINTS (written atomically)."""
-    load_pretrained(name)  # refuse an unknown name before running anything
-    cpu, values = cpu_description(), short_fingerprint(name)
-    table = _recorded_fingerprints()
-    table.setdefault(name, {})[cpu] = values
-    with atomic_path(FINGERPRINTS) as temporary:
-        temporary.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    return cpu, values
 
 
 def export(run, name: str) -> Path:
@@ -151,7 +115,6 @@ def export(run, name: str) -> Path:
                     "train_accuracy": _window_means(history.get("accuracy") or [], HISTORY_WINDOW)},
         "commands": commands,
         "short_fingerprint": short_fingerprint(name),
-        "fingerprint_cpu": cpu_description(),
     }
     path = FOLDER / f"{name}.pt"
     with atomic_path(path) as temporary:  # a failed export leaves the shipped model as it was
