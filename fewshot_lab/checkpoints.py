@@ -43,9 +43,9 @@ def read_checkpoint(path) -> dict:
         raise FileNotFoundError(f"no checkpoint at {str(path)!r}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise ValueError(f"{str(path)!r} is not a readable fewshot_lab checkpoint ({type(error).__name__}: "
-                         f"{str(error).splitlines()[0] if str(error) else ''})") from None
+    except Exception:  # torch's own message advises weights_only=False, which would run whatever the file holds
+        raise ValueError(f"{str(path)!r} is not a readable fewshot_lab checkpoint: it is damaged (cut short or "
+                         f"altered), or it holds more than tensors and plain values; it was not loaded") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{str(path)!r} is not a fewshot_lab checkpoint (expected format {FORMAT!r})")
     return payload
