@@ -96,6 +96,9 @@ class SavedLearner:
 
     def images(self, pictures, role: str) -> torch.Tensor:
         """Paths, PIL images or tensors, as one float tensor [count, C, H, W] the learner can take."""
+        if self.preprocessing is None:
+            raise TypeError(f"this {self.learner.method} learner was trained on {self.dataset['name']}, which has no "
+                            f"pictures: call its adapt(support_x, support_y) with the task's tensors instead")
         channels, size = self.dataset["image_shape"][0], self.dataset["image_shape"][1]
         arrays, tensor_sizes = [], set()
         for position, picture in enumerate(pictures):
@@ -106,10 +109,13 @@ class SavedLearner:
                 except (OSError, ValueError) as error:
                     raise ValueError(f"{role} picture {position} ({str(picture)!r}) cannot be read: {error}") from None
             if isinstance(picture, Image.Image):
-                arrays.append(torch.from_numpy(self.preprocessing(picture)).float() / 255)
+                try:
+                    arrays.append(torch.from_numpy(self.preprocessing(picture)).float() / 255)  # [C, S, S]
+                except ValueError as error:
+                    raise ValueError(f"{role} picture {position}: {error}") from None
             elif isinstance(picture, torch.Tensor):
-                tensor = picture.float()
-                tensor = tensor[None] if tensor.dim() == 2 else tensor
+                tensor = _checked_tensor(picture, f"{role} picture {position}")
+                tensor = tensor[None] if tensor.dim() == 2 else tensor  # [C, H, W]
                 if tensor.dim() != 3 or tensor.shape[0] != channels:
                     raise ValueError(f"{role} picture {position} is a tensor of shape {tuple(picture.shape)}; "
                                      f"expected [{channels}, H, W] or [H, W] with ink high in [0, 1]")
@@ -124,6 +130,24 @@ class SavedLearner:
                              f"or paths or PIL images, which are resized for you")
         resized = [_resize(array, size) for array in arrays]
         return torch.stack(resized)
+
+
+def _checked_tensor(picture: torch.Tensor, what: str) -> torch.Tensor:
+    """A tensor picture as float32, refused unless it is what preprocessing makes: finite values in [0, 1], ink
+    high (a uint8 picture of 0-255 values has not been preprocessed)."""
+    if not (picture.is_floating_point() or picture.dtype == torch.bool):
+        raise ValueError(f"{what} is a {picture.dtype} tensor; give a float tensor with ink high in [0, 1] (e.g. "
+                         f"a uint8 picture of 0-255 values divided by 255), or a path or PIL image")
+    tensor = picture.float()
+    if tensor.numel() == 0:
+        raise ValueError(f"{what} is an empty tensor of shape {tuple(picture.shape)}")
+    if not torch.isfinite(tensor).all():
+        raise ValueError(f"{what} holds values that are not finite numbers (nan or infinity)")
+    low, high = tensor.min().item(), tensor.max().item()
+    if low < 0 or high > 1:
+        raise ValueError(f"{what} has values from {low:g} to {high:g}; a tensor picture is taken as preprocessed, "
+                         f"with ink high in [0, 1] (give a path or PIL image to have it preprocessed)")
+    return tensor
 
 
 def _resize(image: torch.Tensor, size: int) -> torch.Tensor:
