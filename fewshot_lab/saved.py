@@ -14,22 +14,17 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from fewshot_lab.checkpoints import read_checkpoint
+from fewshot_lab.checkpoints import read_checkpoint, read_run
 from fewshot_lab.data.images import Preprocessing
 from fewshot_lab.engine import default_device
 from fewshot_lab.methods import build_learner
 
 
 def load(run, checkpoint: str = "best", device=None) -> "SavedLearner":
-    """Load the learner of a run folder (or a checkpoint file); `checkpoint` is "best" or "last"."""
+    """Load the learner of a run folder (or a checkpoint file); `checkpoint` is "best" or "last".
+    A folder whose best.pt and last.pt are not one run's record is refused (fewshot_lab.checkpoints.read_run)."""
     path = Path(run)
-    if path.is_dir():
-        if checkpoint not in ("best", "last"):
-            raise ValueError(f"checkpoint must be 'best' or 'last', got {checkpoint!r}")
-        path = path / f"{checkpoint}.pt"
-        if not path.exists() and checkpoint == "best":
-            path = path.with_name("last.pt")
-    payload = read_checkpoint(path)
+    payload = read_run(path, checkpoint)[0] if path.is_dir() else read_checkpoint(path)
     learner = build_learner(payload["method"], **payload["config"])
     learner.load_state_dict(payload["weights"])
     learner.to(torch.device(device) if device is not None else default_device()).eval()
