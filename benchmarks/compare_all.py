@@ -109,7 +109,7 @@ def main():
                 else:
                     recipe = [str(runs / f"{dataset}-knn") if part == "{knn}" else part for part in recipe]
                     run(["train", "--method", method, "--dataset", dataset, *recipe, *budget, *validation,
-                         "--seed", "0", "--out", str(folder)])
+                         "--seed", "0", "--replace", "--out", str(folder)])
                 folders.append(folder)
                 print(f"trained {folder}", flush=True)
     comparison = compare(folders, settings, episodes=arguments.episodes)  # each run on its own dataset's test tasks

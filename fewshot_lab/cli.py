@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from dataclasses import asdict
+from pathlib import Path
 
 from fewshot_lab.data import list_datasets
 from fewshot_lab.data.augment import Augmentation
@@ -49,10 +52,22 @@ def _datasets(arguments) -> int:
 def _train(arguments) -> int:
     import torch
 
+    from fewshot_lab.checkpoints import refuse_taken_folder
     from fewshot_lab.data import load_dataset
-    from fewshot_lab.engine import meta_train, training_data
+    from fewshot_lab.engine import SettingsDiffer, meta_train, training_data
     from fewshot_lab.methods import build_learner, sized_by_ways
 
+    if arguments.init is not None and arguments.resume:
+        raise ValueError("--init starts a new run from another run's embedding; --resume continues a run with its "
+                         "own weights: give one of them")
+    if arguments.resume and arguments.replace:
+        raise ValueError("--resume continues the run in --out; --replace deletes it to start a new one: "
+                         "give one of them")
+    if arguments.resume and not Path(arguments.out, "last.pt").is_file():
+        raise FileNotFoundError(f"--resume continues the run saved in --out, but {arguments.out!r} holds no last.pt; "
+                                f"leave out --resume to start a new run there")
+    if not (arguments.resume or arguments.replace):  # before any work: the folder is someone else's
+        refuse_taken_folder(arguments.out, "--resume", "--replace")
     options = {"image_size": arguments.image_size} if arguments.image_size else {}
     dataset = load_dataset(arguments.dataset, **options)
     regression = getattr(dataset, "is_regression", False)
@@ -83,20 +98,24 @@ def _train(arguments) -> int:
     learner = build_learner(arguments.method, backbone=backbone, in_channels=channels, image_size=size,
                             **learner_options)
     if arguments.init is not None:
-        if arguments.resume:
-            raise ValueError("--init starts a new run from another run's embedding; --resume continues a run with its "
-                             "own weights: give one of them")
         from fewshot_lab.saved import copy_embedding
         copy_embedding(learner, arguments.init)
     steps = arguments.steps
     if steps is None and arguments.max_minutes is None:
         steps = 1000
-    history = meta_train(learner, dataset, ways=arguments.ways, shots=arguments.shots, queries=arguments.queries,
-                         meta_batch=arguments.meta_batch, steps=steps, max_minutes=arguments.max_minutes,
-                         lr=arguments.lr, val_every=arguments.val_every, val_episodes=arguments.val_episodes,
-                         val_ways=arguments.val_ways, seed=arguments.seed, augment=augment, out=arguments.out,
-                         resume=arguments.resume, device=arguments.device, final=arguments.final,
-                         precision=arguments.precision)
+    try:
+        history = meta_train(learner, dataset, ways=arguments.ways, shots=arguments.shots, queries=arguments.queries,
+                             meta_batch=arguments.meta_batch, steps=steps, max_minutes=arguments.max_minutes,
+                             lr=arguments.lr, val_every=arguments.val_every, val_episodes=arguments.val_episodes,
+                             val_ways=arguments.val_ways, seed=arguments.seed, augment=augment, out=arguments.out,
+                             resume=arguments.resume, device=arguments.device, final=arguments.final,
+                             precision=arguments.precision, replace=arguments.replace)
+    except SettingsDiffer as differ:
+        listed = "; ".join(f"{_as_flag(name, given)} (the run has {_as_flag(name, saved)})"
+                           for name, given, saved in differ.differences)
+        raise ValueError(f"the run in {arguments.out!r} was started with other settings, and --resume continues it "
+                         f"unchanged: {listed}. Give the run's own settings (only --steps and --max-minutes may "
+                         f"change), or --replace to start a new run there") from None
     best = (f"mean squared error {history.best_val_accuracy:.3f}" if regression
             else f"accuracy {100 * history.best_val_accuracy:.2f}%")
     kept = ("final run on the train and val classes, no meta-validation; the last weights are kept" if arguments.final
@@ -104,6 +123,29 @@ def _train(arguments) -> int:
     print(f"trained {arguments.method} for {history.step[-1] if history.step else 0} steps in {history.seconds:.0f} s; "
           f"{kept}; saved in {arguments.out}")
     return 0
+
+
+def _as_flag(setting: str, value) -> str:
+    """A training plan's setting as the train flags that give it, e.g. ("val_ways", 3) -> "--val-ways 3"."""
+    flag = "--" + setting.replace("_", "-")
+    if setting == "final":
+        return flag if value else f"no {flag}"
+    if setting == "augment":
+        named = [name for name, augmentation in AUGMENTATIONS.items()
+                 if (asdict(augmentation) if augmentation is not None else None) == value]
+        return f"--augment {named[0]}" if named else f"--augment with --augment-strength ({value})"
+    return f"{flag} {value if value is not None else '(not given)'}"
+
+
+def _finite_or_null(value):
+    """A JSON-ready copy of `value` with every nan or infinity as null (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_null(item) for item in value]
+    return value
 
 
 SHIFTED_VIEW_METHODS = ("protonet", "matching", "knn")  # the learners that compare embeddings of support and query
@@ -135,13 +177,17 @@ def _evaluate(arguments) -> int:
     result = evaluate(saved.learner, dataset, ways=arguments.ways, shots=arguments.shots,
                       queries=arguments.queries, episodes=arguments.episodes, split=arguments.split,
                       within_alphabet=arguments.within_alphabet, seed=arguments.seed)
+    if not math.isfinite(result.mean):
+        raise ValueError(f"the {saved.learner.method} learner in {arguments.run!r} scores {result.mean} on these "
+                         f"tasks: its outputs are not finite numbers (a run that diverged?)")
     by_presentation = None
     if hasattr(saved.learner, "accuracy_by_presentation"):  # sequence learners: Santoro et al.'s table
         by_presentation = saved.learner.accuracy_by_presentation(dataset, ways=arguments.ways, episodes=arguments.episodes,
                                                                  split=arguments.split, seed=arguments.seed)
     if arguments.json:
         extra = {"by_presentation": by_presentation.to_dict()} if by_presentation is not None else {}
-        print(json.dumps({"method": saved.learner.method, "run": str(arguments.run), **result.to_dict(), **extra}))
+        print(json.dumps(_finite_or_null({"method": saved.learner.method, "run": str(arguments.run),
+                                          **result.to_dict(), **extra}), allow_nan=False))
     else:
         print(f"{saved.learner.method}: {result}")
         if by_presentation is not None:
@@ -233,7 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "per minute on CPUs with bfloat16 units; measure yours with benchmarks/precision.py); "
                             "weights, validation and checkpoints stay float32 (default fp32)")
     train.add_argument("--out", required=True, help="run folder for checkpoints")
-    train.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run saved in --out, with the same settings (--steps and --max-minutes "
+                            "may grow)")
+    train.add_argument("--replace", action="store_true",
+                       help="delete the run saved in --out (its checkpoints) and start this one there; without it, "
+                            "a folder holding a run is refused")
     train.add_argument("--init", default=None, metavar="RUN",
                        help="start the embedding from that of a saved run with the same backbone, e.g. a knn run's "
                             "pretrained one (pretrain, then meta-train)")

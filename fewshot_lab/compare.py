@@ -39,8 +39,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fewshot_lab.checkpoints import read_checkpoint
-from fewshot_lab.evaluation import evaluate
+from fewshot_lab.checkpoints import read_run
+from fewshot_lab.data.tasks import check_seed
+from fewshot_lab.evaluation import check_protocol, evaluate
 from fewshot_lab.paths import atomic_path
 
 SETTINGS = ((5, 1), (5, 5), (20, 1), (20, 5))
@@ -93,14 +94,12 @@ class Comparison:
 
 
 def run_record(folder) -> dict:
-    """The last checkpoint of a run folder (its training history lives there), or a clear error."""
+    """The last checkpoint of a run folder (its training history lives there), or a clear error; a folder whose
+    best.pt (the weights scored) is not the best checkpoint last.pt records is refused."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"no run folder at {str(folder)!r}: give folders written by `fewshot-lab train --out`")
-    if not (folder / "last.pt").is_file():
-        raise ValueError(f"{str(folder)!r} is not a run folder: it has no last.pt (a folder written by "
-                         f"`fewshot-lab train --out`)")
-    return read_checkpoint(folder / "last.pt")
+    return read_run(folder)[1]
 
 
 def load_run_dataset(record: dict, name: str | None = None):
@@ -123,6 +122,11 @@ def compare(runs, settings=SETTINGS, *, dataset: str | None = None, episodes: in
     if not runs:
         raise ValueError("give at least one run folder to compare")
     settings = [(int(ways), int(shots)) for ways, shots in settings]
+    check_protocol(episodes, queries)  # before any run is scored: a cell refusing them would only say n/a
+    check_seed(seed)
+    refused = [f"{ways}x{shots}" for ways, shots in settings if ways < 2 or shots < 1]
+    if refused:
+        raise ValueError(f"a setting needs at least 2 ways and 1 shot, got {', '.join(refused)}")
     records = [run_record(run) for run in runs]
     device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     datasets = {}

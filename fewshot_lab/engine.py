@@ -17,6 +17,7 @@ import contextlib
 import copy
 import math
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,9 +27,24 @@ from tqdm.auto import tqdm
 from fewshot_lab.backbones import PRECISIONS, Backbone
 from fewshot_lab.data import make_sampler
 from fewshot_lab.data.augment import Augmentation
-from fewshot_lab.checkpoints import load_checkpoint, save_checkpoint
+from fewshot_lab.data.tasks import check_seed
+from fewshot_lab.checkpoints import (RUN_FILES, clear_run, load_checkpoint, refuse_taken_folder,
+                                     save_checkpoint)
+from fewshot_lab.paths import remove_stale_temporaries
 
 SCHEDULES = ("constant", "cosine")
+
+
+class SettingsDiffer(ValueError):
+    """A resumed run given other settings than the run was started with; `differences` lists
+    (setting, value given, value of the run)."""
+
+    def __init__(self, folder: Path, differences: list[tuple[str, object, object]]):
+        self.folder, self.differences = folder, differences
+        listed = "; ".join(f"{name}={given!r} (the run has {saved!r})" for name, given, saved in differences)
+        super().__init__(f"the run in {str(folder)!r} was started with other settings, and resume continues it "
+                         f"unchanged: {listed}. Resume with the run's settings (only steps and max_minutes may "
+                         f"change), or start a new run with replace=True or another out folder")
 
 
 @dataclass
@@ -75,14 +91,28 @@ class TrainingPlan:
             raise ValueError("give steps, max_minutes or both: a run needs a stopping rule")
         if self.steps is not None and self.steps < 1:
             raise ValueError(f"steps must be a positive integer, got {self.steps}")
-        if self.max_minutes is not None and self.max_minutes <= 0:
-            raise ValueError(f"max_minutes must be positive, got {self.max_minutes}")
+        if self.max_minutes is not None and not (math.isfinite(self.max_minutes) and self.max_minutes > 0):
+            raise ValueError(f"max_minutes must be a positive finite number, got {self.max_minutes}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.meta_batch < 1 or self.val_every < 1 or self.val_episodes < 1:
             raise ValueError("meta_batch, val_every and val_episodes must be positive integers")
+        check_seed(self.seed)
+        if self.queries < 1:
+            raise ValueError(f"queries must be at least 1: the training loss is measured on each task's queries, "
+                             f"got {self.queries}")
+        for name in ("lr", "weight_decay"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ValueError(f"{name} must be a finite number of at least 0, got {getattr(self, name)}")
+
+    def differences(self, saved: "TrainingPlan") -> list[tuple[str, object, object]]:
+        """(setting, value here, value in `saved`) for every setting a resumed run may not change: all but the
+        budget (steps, max_minutes), which a resumed run may extend."""
+        ours, theirs = asdict(self), asdict(saved)
+        return [(name, ours[name], theirs[name]) for name in ours
+                if name not in ("steps", "max_minutes") and ours[name] != theirs[name]]
 
     def progress(self, step: int, seconds: float) -> float:
         """How far through the run we are, in [0, 1]: by steps, by time, whichever is further."""
@@ -104,7 +134,7 @@ def meta_train(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int 
                weight_decay: float = 0.0, schedule: str = "cosine", val_every: int = 250, val_episodes: int = 100,
                val_ways: int | None = None, seed: int = 0, augment: Augmentation | None = None, out=None,
                resume: bool = False, progress: bool = True, device=None, final: bool = False,
-               precision: str = "fp32") -> History:
+               precision: str = "fp32", replace: bool = False) -> History:
     """Meta-train `learner` on the train split of `dataset`; returns the History and leaves the best weights loaded.
 
     Validation scores learner.validation_score on the val split with `val_ways` ways (default: `ways`) and the
@@ -115,7 +145,17 @@ def meta_train(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int 
     precision="bf16": the training forward passes of the learner's conv or mlp Backbone run in bfloat16 under
     torch.autocast (about twice the steps per minute on CPUs with bfloat16 matrix units; results/precision.md);
     weights, gradients' updates, optimiser state, validation and checkpoints stay float32.
+    A run folder holds one run: a new run into a folder holding another is refused unless replace=True, which
+    deletes the old run's files before training starts; resume=True refuses any setting that differs from the
+    run's own, except steps and max_minutes.
     """
+    out = Path(out) if out is not None else None
+    if out is not None:
+        if resume and replace:
+            raise ValueError("resume=True continues the run in out; replace=True deletes it to start a new one: "
+                             "give one of them")
+        if not (resume or replace):
+            refuse_taken_folder(out, "resume=True", "replace=True")
     plan = TrainingPlan(ways, shots, queries, meta_batch, steps, max_minutes, lr, weight_decay, schedule, val_every,
                         val_episodes, val_ways, seed, asdict(augment) if augment is not None else None, final,
                         precision)
@@ -130,20 +170,24 @@ def meta_train(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int 
         learner.config()  # refuse, before training, a learner that cannot be saved
     device = torch.device(device) if device is not None else default_device()
     learner.to(device)
-    out = Path(out) if out is not None else None
     torch.manual_seed(seed)
     stream = learner.training_stream(learned_from, ways=ways, shots=shots, queries=queries, meta_batch=meta_batch,
                                      seed=seed)
     if augment is not None:
         stream = augment.wrap(stream, seed)
     optimizer = torch.optim.Adam(learner.parameters(), lr=lr, weight_decay=weight_decay)
-    history, best_state, step = History(), None, 0
+    history, best_state, step, run_id = History(), None, 0, uuid.uuid4().hex
     if resume:
         if out is None or not (out / "last.pt").exists():
             raise FileNotFoundError(f"resume=True needs a checkpoint {out / 'last.pt' if out else 'in out'}; "
                                     f"start without resume to train from scratch")
-        step, history, best_state, plan = _restore(out / "last.pt", learner, optimizer, stream, dataset, plan)
-    run = _Run(learner, dataset, plan, optimizer, stream, history, best_state, out, device)
+        step, history, best_state, run_id = _restore(out / "last.pt", learner, optimizer, stream, dataset, plan)
+    if out is not None:  # every check has passed: now the folder may change
+        if replace:
+            clear_run(out)
+        for name in RUN_FILES:
+            remove_stale_temporaries(out / name)
+    run = _Run(learner, dataset, plan, optimizer, stream, history, best_state, out, device, run_id)
     return run.loop(step, progress)
 
 
@@ -194,9 +238,10 @@ def default_device() -> torch.device:
 
 
 class _Run:
-    def __init__(self, learner, dataset, plan, optimizer, stream, history, best_state, out, device):
+    def __init__(self, learner, dataset, plan, optimizer, stream, history, best_state, out, device, run_id):
         self.learner, self.dataset, self.plan, self.optimizer = learner, dataset, plan, optimizer
         self.stream, self.history, self.best_state, self.out, self.device = stream, history, best_state, out, device
+        self.run_id = run_id  # in every checkpoint, so that best.pt and last.pt are known to be one run's
 
     def loop(self, step: int, progress: bool) -> History:
         plan, history, learner = self.plan, self.history, self.learner
@@ -223,6 +268,10 @@ class _Run:
                 history.step.append(step)
                 history.loss.append(loss.item())
                 history.accuracy.append(accuracy)
+                if not math.isfinite(history.loss[-1]):  # nothing saved from here on: the checkpoints stay sound
+                    raise ValueError(f"the training loss became {history.loss[-1]} at step {step}: the run diverged "
+                                     f"(a learning rate too high?); its checkpoints, if any, hold the last step "
+                                     f"saved before it")
                 bar.update()
                 if step % plan.val_every == 0:  # a final run validates nothing, but still saves its progress
                     if not plan.final:
@@ -266,6 +315,7 @@ class _Run:
         if self.out is None:
             return
         save_checkpoint(self.out / name, self.learner, self.dataset, weights=weights, training={
+            "run": self.run_id,
             "step": step,
             "plan": asdict(self.plan),
             "history": self.history.to_dict(),
@@ -279,12 +329,10 @@ class _Run:
 def _restore(path: Path, learner, optimizer, stream, dataset, plan: TrainingPlan):
     checkpoint = load_checkpoint(path, learner, dataset)
     training = checkpoint["training"]
-    saved_plan = TrainingPlan(**training["plan"])
-    if saved_plan.final != plan.final:
-        raise ValueError(f"the run in {path.parent} was {'a final' if saved_plan.final else 'not a final'} run "
-                         f"(train and val classes together); resume it with final={saved_plan.final}")
-    saved_plan.steps, saved_plan.max_minutes = plan.steps, plan.max_minutes  # a resumed run may be given longer
+    differences = plan.differences(TrainingPlan(**training["plan"]))
+    if differences:
+        raise SettingsDiffer(path.parent, differences)
     optimizer.load_state_dict(training["optimizer"])
     stream.load_state_dict(training["sampler"])
     torch.set_rng_state(training["torch_rng"])
-    return training["step"], History(**training["history"]), training["best_state"], saved_plan
+    return training["step"], History(**training["history"]), training["best_state"], training.get("run")

@@ -57,6 +57,14 @@ def confidence_interval(values) -> float:
     return float(1.96 * values.std(ddof=1) / math.sqrt(len(values)))
 
 
+def check_protocol(episodes: int, queries: int):
+    """Refuse a number of tasks or of queries that could score nothing (a mean of no values is nan)."""
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+    if isinstance(queries, bool) or not isinstance(queries, int) or queries < 1:
+        raise ValueError(f"queries must be at least 1: a task is scored on its queries, got {queries!r}")
+
+
 def evaluate(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int = 15, episodes: int = 600,
              split: str = "test", within_alphabet: bool = False, seed: int | None = 0, device=None,
              progress: bool = False) -> Evaluation:
@@ -66,8 +74,7 @@ def evaluate(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int = 
     returns a model of the task that maps query_x to class scores [queries, ways], or to predictions
     [queries, 1] for regression.
     """
-    if not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+    check_protocol(episodes, queries)
     if not hasattr(learner, "adapt"):
         raise TypeError(f"{type(learner).__name__} does not follow the learner protocol: it has no adapt(support_x, support_y)")
     regression = getattr(dataset, "is_regression", False)

@@ -14,22 +14,17 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from fewshot_lab.checkpoints import read_checkpoint
+from fewshot_lab.checkpoints import read_checkpoint, read_run
 from fewshot_lab.data.images import Preprocessing
 from fewshot_lab.engine import default_device
 from fewshot_lab.methods import build_learner
 
 
 def load(run, checkpoint: str = "best", device=None) -> "SavedLearner":
-    """Load the learner of a run folder (or a checkpoint file); `checkpoint` is "best" or "last"."""
+    """Load the learner of a run folder (or a checkpoint file); `checkpoint` is "best" or "last".
+    A folder whose best.pt and last.pt are not one run's record is refused (fewshot_lab.checkpoints.read_run)."""
     path = Path(run)
-    if path.is_dir():
-        if checkpoint not in ("best", "last"):
-            raise ValueError(f"checkpoint must be 'best' or 'last', got {checkpoint!r}")
-        path = path / f"{checkpoint}.pt"
-        if not path.exists() and checkpoint == "best":
-            path = path.with_name("last.pt")
-    payload = read_checkpoint(path)
+    payload = read_run(path, checkpoint)[0] if path.is_dir() else read_checkpoint(path)
     learner = build_learner(payload["method"], **payload["config"])
     learner.load_state_dict(payload["weights"])
     learner.to(torch.device(device) if device is not None else default_device()).eval()
@@ -96,6 +91,9 @@ class SavedLearner:
 
     def images(self, pictures, role: str) -> torch.Tensor:
         """Paths, PIL images or tensors, as one float tensor [count, C, H, W] the learner can take."""
+        if self.preprocessing is None:
+            raise TypeError(f"this {self.learner.method} learner was trained on {self.dataset['name']}, which has no "
+                            f"pictures: call its adapt(support_x, support_y) with the task's tensors instead")
         channels, size = self.dataset["image_shape"][0], self.dataset["image_shape"][1]
         arrays, tensor_sizes = [], set()
         for position, picture in enumerate(pictures):
@@ -106,10 +104,13 @@ class SavedLearner:
                 except (OSError, ValueError) as error:
                     raise ValueError(f"{role} picture {position} ({str(picture)!r}) cannot be read: {error}") from None
             if isinstance(picture, Image.Image):
-                arrays.append(torch.from_numpy(self.preprocessing(picture)).float() / 255)
+                try:
+                    arrays.append(torch.from_numpy(self.preprocessing(picture)).float() / 255)  # [C, S, S]
+                except ValueError as error:
+                    raise ValueError(f"{role} picture {position}: {error}") from None
             elif isinstance(picture, torch.Tensor):
-                tensor = picture.float()
-                tensor = tensor[None] if tensor.dim() == 2 else tensor
+                tensor = _checked_tensor(picture, f"{role} picture {position}")
+                tensor = tensor[None] if tensor.dim() == 2 else tensor  # [C, H, W]
                 if tensor.dim() != 3 or tensor.shape[0] != channels:
                     raise ValueError(f"{role} picture {position} is a tensor of shape {tuple(picture.shape)}; "
                                      f"expected [{channels}, H, W] or [H, W] with ink high in [0, 1]")
@@ -124,6 +125,24 @@ class SavedLearner:
                              f"or paths or PIL images, which are resized for you")
         resized = [_resize(array, size) for array in arrays]
         return torch.stack(resized)
+
+
+def _checked_tensor(picture: torch.Tensor, what: str) -> torch.Tensor:
+    """A tensor picture as float32, refused unless it is what preprocessing makes: finite values in [0, 1], ink
+    high (a uint8 picture of 0-255 values has not been preprocessed)."""
+    if not (picture.is_floating_point() or picture.dtype == torch.bool):
+        raise ValueError(f"{what} is a {picture.dtype} tensor; give a float tensor with ink high in [0, 1] (e.g. "
+                         f"a uint8 picture of 0-255 values divided by 255), or a path or PIL image")
+    tensor = picture.float()
+    if tensor.numel() == 0:
+        raise ValueError(f"{what} is an empty tensor of shape {tuple(picture.shape)}")
+    if not torch.isfinite(tensor).all():
+        raise ValueError(f"{what} holds values that are not finite numbers (nan or infinity)")
+    low, high = tensor.min().item(), tensor.max().item()
+    if low < 0 or high > 1:
+        raise ValueError(f"{what} has values from {low:g} to {high:g}; a tensor picture is taken as preprocessed, "
+                         f"with ink high in [0, 1] (give a path or PIL image to have it preprocessed)")
+    return tensor
 
 
 def _resize(image: torch.Tensor, size: int) -> torch.Tensor:

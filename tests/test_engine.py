@@ -111,7 +111,7 @@ def test_a_final_run_learns_from_train_and_val_classes_validates_nothing_and_kee
     assert last["training"]["plan"]["final"] is True and last["training"]["step"] == 30
     for name, tensor in learner.state_dict().items():
         torch.testing.assert_close(tensor, last["weights"][name], rtol=0, atol=0)
-    with pytest.raises(ValueError, match="was a final run .*resume it with final=True"):
+    with pytest.raises(ValueError, match="resume continues it unchanged: final=False \\(the run has True\\)"):
         meta_train(small_protonet(), dataset, steps=40, out=tmp_path, resume=True, **SETTINGS)
     ordinary = small_protonet()
     seen = SeenClasses(ordinary)
@@ -194,7 +194,7 @@ def test_a_bf16_run_resumes_in_bf16_to_the_uninterrupted_result(tmp_path):
     InterruptAt(stopped, call=12)
     meta_train(stopped, dataset, steps=20, out=tmp_path / "stopped", precision="bf16", **SETTINGS)
     resumed = small_protonet()
-    meta_train(resumed, dataset, steps=20, out=tmp_path / "stopped", resume=True, **SETTINGS)  # the plan says bf16
+    meta_train(resumed, dataset, steps=20, out=tmp_path / "stopped", resume=True, precision="bf16", **SETTINGS)
     expected = read_checkpoint(tmp_path / "straight" / "last.pt")["weights"]
     actual = read_checkpoint(tmp_path / "stopped" / "last.pt")["weights"]
     for name, tensor in expected.items():

@@ -7,6 +7,8 @@ and glyphs), which the task sampler uses for the harder within-alphabet tasks.
 from __future__ import annotations
 
 import json
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,7 +146,36 @@ def save_arrays(path: Path, images: np.ndarray, targets: np.ndarray, classes: li
             np.savez(handle, images=images, targets=targets, classes=np.array(meta))
 
 
+class DamagedCache(ValueError):
+    """A cached .npz that cannot be read back as a dataset's arrays (cut short, altered, or of another layout)."""
+
+
 def load_arrays(path: Path) -> tuple[torch.Tensor, torch.Tensor, list[ClassInfo]]:
-    with np.load(path) as arrays:
-        classes = [ClassInfo(name, group) for name, group in json.loads(str(arrays["classes"]))]
-        return torch.from_numpy(arrays["images"]), torch.from_numpy(arrays["targets"]).long(), classes
+    """A dataset's cached arrays: images uint8 [N, C, H, W], targets int64 [N], one ClassInfo per class; raises
+    DamagedCache, naming the file, if it cannot be read or its arrays do not fit together."""
+    try:
+        with np.load(path) as arrays:
+            classes = [ClassInfo(name, group) for name, group in json.loads(str(arrays["classes"]))]
+            images, targets = arrays["images"], arrays["targets"]
+    except Exception as error:  # zip, zlib, pickle, json and key errors: any of them means the bytes are not ours
+        raise DamagedCache(f"the cached dataset file {str(path)!r} is damaged ({type(error).__name__}: "
+                           f"{str(error).splitlines()[0] if str(error) else 'unreadable'})") from None
+    if images.dtype != np.uint8 or images.ndim != 4 or targets.shape != (len(images),) or \
+            (len(targets) and not 0 <= targets.min() <= targets.max() < len(classes)):
+        raise DamagedCache(f"the cached dataset file {str(path)!r} is damaged: its images ({images.dtype}, shape "
+                           f"{images.shape}), targets (shape {targets.shape}) and {len(classes)} classes do not fit "
+                           f"together")
+    return torch.from_numpy(images), torch.from_numpy(targets).long(), classes
+
+
+def cached_arrays(path: Path, build: Callable[[], tuple[np.ndarray, np.ndarray, list[ClassInfo]]]):
+    """A dataset's arrays (as load_arrays gives them) from its cache at `path`; when there is none, or it is
+    damaged (a warning names it), `build()` makes them from their source and they are cached."""
+    if path.is_file():
+        try:
+            return load_arrays(path)
+        except DamagedCache as damage:
+            warnings.warn(f"{damage}; rebuilding it from its source", stacklevel=3)
+    images, targets, classes = build()
+    save_arrays(path, images, targets, classes)
+    return torch.from_numpy(images), torch.from_numpy(targets).long(), classes

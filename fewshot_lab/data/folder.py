@@ -11,10 +11,9 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, UnidentifiedImageError
 
-from fewshot_lab.data.dataset import SPLITS, ClassInfo, FewShotDataset, load_arrays, save_arrays
+from fewshot_lab.data.dataset import SPLITS, ClassInfo, FewShotDataset, cached_arrays
 from fewshot_lab.data.images import Preprocessing
 from fewshot_lab.paths import data_dir
 
@@ -69,12 +68,8 @@ def load_folder(root, image_size: int = 28, channels: int = 1, invert: bool = Fa
     if empty:
         raise ValueError(f"class folder(s) with no images in {str(root)!r}: {', '.join(empty[:5])}"
                          f"{' ...' if len(empty) > 5 else ''} (image files end in {', '.join(sorted(IMAGE_SUFFIXES))})")
-    cache = _cache_path(root, files_per_class, preprocessing)
-    if cache.exists():
-        images, targets, classes = load_arrays(cache)
-    else:
-        images, targets, classes = _read_images(files_per_class, preprocessing)
-        save_arrays(cache, images.numpy(), targets.numpy(), classes)
+    images, targets, classes = cached_arrays(_cache_path(root, files_per_class, preprocessing),
+                                             lambda: _read_images(files_per_class, preprocessing))
     if splits is None:
         splits = _random_split(len(classes), split_fractions, seed)
     return FewShotDataset(f"folder:{root.name}", images, targets, classes, splits, preprocessing)
@@ -87,11 +82,11 @@ def _read_images(files_per_class, preprocessing: Preprocessing):
             try:
                 with Image.open(path) as picture:
                     arrays.append(preprocessing(picture))  # [C, S, S]
-            except (UnidentifiedImageError, OSError) as error:
+            except (UnidentifiedImageError, OSError, ValueError) as error:
                 raise ValueError(f"cannot read image {str(path)!r} of class {info.name!r}: {error}") from None
             targets.append(class_index)
         classes.append(info)
-    return torch.from_numpy(np.stack(arrays)), torch.tensor(targets), classes
+    return np.stack(arrays), np.array(targets, dtype=np.int64), classes  # [N, C, S, S], [N]
 
 
 def _cache_path(root: Path, files_per_class, preprocessing: Preprocessing) -> Path:

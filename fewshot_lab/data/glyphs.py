@@ -38,7 +38,7 @@ from matplotlib.ft2font import FT2Font
 from PIL import Image, ImageDraw, ImageFont
 
 from fewshot_lab import paths
-from fewshot_lab.data.dataset import ClassInfo, FewShotDataset, load_arrays, save_arrays
+from fewshot_lab.data.dataset import ClassInfo, FewShotDataset, cached_arrays
 from fewshot_lab.data.images import Preprocessing
 
 __all__ = ["load_glyphs", "is_cached", "render_class"]
@@ -420,9 +420,6 @@ def splits_for(classes: list[ClassInfo]) -> dict[str, list[int]]:
 def load_glyphs(image_size: int = 28) -> FewShotDataset:
     """The glyphs dataset at `image_size` pixels square, drawn on first use and cached afterwards."""
     check_image_size(image_size)
-    path = cache_path(image_size)
-    if not path.exists():
-        save_arrays(path, *generate(image_size))
-    images, targets, classes = load_arrays(path)
+    images, targets, classes = cached_arrays(cache_path(image_size), lambda: generate(image_size))
     return FewShotDataset("glyphs", images, targets, classes, splits_for(classes),
                           Preprocessing(image_size, channels=1, invert=True))

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from fewshot_lab.data.dataset import ClassInfo, FewShotDataset, load_arrays, save_arrays
+from fewshot_lab.data.dataset import ClassInfo, FewShotDataset, cached_arrays
 from fewshot_lab.data.download import UPSTREAM, download as download_archive, is_verified
 from fewshot_lab.data.images import Preprocessing
 from fewshot_lab.paths import data_dir
@@ -219,19 +219,17 @@ def merge_archives(parts: Iterable[ArchiveArrays]) -> ArchiveArrays:
 
 
 def _load_archive(filename: str, image_size: int, download: bool) -> ArchiveArrays:
-    """(images, targets, classes) of one archive: from the .npz cache, else decoded from the archive and cached."""
-    cache = _cache_path(filename, image_size)
-    if cache.is_file():
-        return load_arrays(cache)
-    archive = _archive_path(filename, download)
-    try:
-        images, targets, classes = read_archive(archive, _preprocessing(image_size))
-    except ArchiveError as error:
-        archive.unlink(missing_ok=True)
-        raise ArchiveError(f"{error}. The archive has been deleted so that the next call downloads it again; "
-                           f"if this keeps happening, the file served under that name is not Omniglot's.") from error
-    save_arrays(cache, images, targets, classes)
-    return torch.from_numpy(images), torch.from_numpy(targets), classes
+    """(images, targets, classes) of one archive: from the .npz cache, else (none, or a damaged one) decoded from
+    the archive and cached."""
+    def decode():
+        archive = _archive_path(filename, download)
+        try:
+            return read_archive(archive, _preprocessing(image_size))
+        except ArchiveError as error:
+            archive.unlink(missing_ok=True)
+            raise ArchiveError(f"{error}. The archive has been deleted so that the next call downloads it again; if "
+                               f"this keeps happening, the file served under that name is not Omniglot's.") from error
+    return cached_arrays(_cache_path(filename, image_size), decode)
 
 
 def _archive_path(filename: str, download: bool) -> Path:

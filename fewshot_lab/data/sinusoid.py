@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from fewshot_lab.data.dataset import SPLITS
-from fewshot_lab.data.tasks import TaskStream, TensorRecord
+from fewshot_lab.data.tasks import TaskStream, TensorRecord, check_seed
 
 
 @dataclass
@@ -62,6 +62,7 @@ class SinusoidSampler(TaskStream):
             raise ValueError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
         if shots < 1 or queries < 0:
             raise ValueError(f"a sinusoid task needs shots >= 1 and queries >= 0, got shots={shots}, queries={queries}")
+        check_seed(seed)
         self.family, self.split, self.shots, self.queries, self.seed = family, split, shots, queries, seed
         self._rng = np.random.default_rng(None if seed is None else [seed, SPLITS.index(split)])
 

@@ -53,6 +53,12 @@ def stack_tasks(tasks: list) -> TensorRecord:
     return type(first)(**{f.name: torch.stack([getattr(t, f.name) for t in tasks]) for f in fields(first)})
 
 
+def check_seed(seed):
+    """Refuse a seed numpy's generators cannot take (they take None or an integer of at least 0)."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"seed must be an integer of at least 0 (or None for fresh randomness), got {seed!r}")
+
+
 class TaskStream:
     """What every task sampler offers on top of sample(): meta-batches and finite or endless streams."""
 
@@ -123,6 +129,7 @@ class TaskSampler(TaskStream):
             raise ValueError(f"a task needs at least 1 shot (support image per class), got shots={shots}")
         if queries < 0:
             raise ValueError(f"queries must be 0 or more, got queries={queries}")
+        check_seed(seed)
         self.dataset, self.split = dataset, split
         self.ways, self.shots, self.queries = int(ways), int(shots), int(queries)
         self.within_alphabet = within_alphabet
