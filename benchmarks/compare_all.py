@@ -18,6 +18,7 @@ same seeded test tasks at each setting and writes the markdown table, its JSON r
 accuracy-against-training-time figure; a run's n/a at a width that another run of its method covers is
 dropped (fewshot_lab.compare.drop_covered_gaps). The recipes follow the method tables of results/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from few_shot_table import _retag, run
 from shared_data import use_shared_omniglot
+
 from fewshot_lab.cli import _setting
 from fewshot_lab.compare import compare, write_comparison
 from fewshot_lab.methods import sized_by_ways
@@ -66,8 +68,10 @@ def planned_runs(dataset: str, method: str, widths: list[int]) -> list[tuple[str
     if not sized_by_ways(method):  # Meta-LSTM's head has max_ways (20) rows: one run takes every width
         return [(f"{dataset}-{method}", recipe)]
     own = int(recipe[recipe.index("--ways") + 1])
-    return [(f"{dataset}-{method}" if ways == own else f"{dataset}-{method}-{ways}way", with_ways(recipe, ways))
-            for ways in widths]
+    return [
+        (f"{dataset}-{method}" if ways == own else f"{dataset}-{method}-{ways}way", with_ways(recipe, ways))
+        for ways in widths
+    ]
 
 
 def main():
@@ -78,8 +82,12 @@ def main():
     parser.add_argument("--methods", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--settings", nargs="+", default=["5x1", "5x5", "20x1", "20x5"])
     parser.add_argument("--episodes", type=int, default=600, help="test tasks per setting (default 600)")
-    parser.add_argument("--val-every", type=int, default=None,
-                        help="steps between validations (default: a quarter of --steps, else 100)")
+    parser.add_argument(
+        "--val-every",
+        type=int,
+        default=None,
+        help="steps between validations (default: a quarter of --steps, else 100)",
+    )
     parser.add_argument("--runs", default="runs/compare", help="folder for the run folders (default runs/compare)")
     parser.add_argument("--out", required=True, help="the markdown table; its .json and .png go beside it")
     parser.add_argument("--note", default="", help="a sentence printed under the table's protocol")
@@ -93,8 +101,9 @@ def main():
     widths = sorted({ways for ways, _ in settings})
     use_shared_omniglot()
     runs = Path(arguments.runs)
-    budget = (["--steps", str(arguments.steps)] if arguments.steps is not None else []) + \
-             (["--max-minutes", str(arguments.max_minutes)] if arguments.max_minutes is not None else [])
+    budget = (["--steps", str(arguments.steps)] if arguments.steps is not None else []) + (
+        ["--max-minutes", str(arguments.max_minutes)] if arguments.max_minutes is not None else []
+    )
     val_every = arguments.val_every or (max(1, arguments.steps // 4) if arguments.steps is not None else 100)
     validation = ["--val-every", str(val_every), "--val-episodes", "100", "--val-ways", "5"]
     folders = []
@@ -108,8 +117,23 @@ def main():
                     _retag(folder, method)
                 else:
                     recipe = [str(runs / f"{dataset}-knn") if part == "{knn}" else part for part in recipe]
-                    run(["train", "--method", method, "--dataset", dataset, *recipe, *budget, *validation,
-                         "--seed", "0", "--replace", "--out", str(folder)])
+                    run(
+                        [
+                            "train",
+                            "--method",
+                            method,
+                            "--dataset",
+                            dataset,
+                            *recipe,
+                            *budget,
+                            *validation,
+                            "--seed",
+                            "0",
+                            "--replace",
+                            "--out",
+                            str(folder),
+                        ]
+                    )
                 folders.append(folder)
                 print(f"trained {folder}", flush=True)
     comparison = compare(folders, settings, episodes=arguments.episodes)  # each run on its own dataset's test tasks

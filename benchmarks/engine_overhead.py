@@ -7,6 +7,7 @@ against a bare loop of the same Conv-4 forward and backward on the same tasks dr
 Both run the same number of steps, alternately, three times; the medians are compared. The last
 line is the overhead in percent.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,9 @@ def bare_loop(learner, tasks) -> float:
 
 
 def engine_loop(learner, dataset, steps: int, settings: dict) -> float:
-    history = meta_train(learner, dataset, steps=steps, val_every=10 * steps, val_episodes=1, progress=False, **settings)
+    history = meta_train(
+        learner, dataset, steps=steps, val_every=10 * steps, val_episodes=1, progress=False, **settings
+    )
     return history.seconds / steps
 
 
@@ -46,8 +49,10 @@ def main():
     dataset = load_dataset(arguments.dataset)
     settings = dict(ways=20, shots=1, queries=5, seed=0)
     tasks = list(make_sampler(dataset, "train", **settings).take(arguments.steps))
-    print(f"# ProtoNet, Conv-4, {settings['ways']}-way {settings['shots']}-shot {settings['queries']}-query, "
-          f"{arguments.steps} steps per run, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(
+        f"# ProtoNet, Conv-4, {settings['ways']}-way {settings['shots']}-shot {settings['queries']}-query, "
+        f"{arguments.steps} steps per run, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
     bare, engine = [], []
     for _ in range(3):
         torch.manual_seed(0)

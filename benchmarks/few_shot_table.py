@@ -9,6 +9,7 @@ one pretraining: finetune is evaluated on the knn run's weights), then `fewshot-
 test split at 5/20 ways and 1/5 shots, 15 queries, 600 tasks, seed 0. Prints a markdown report with
 the exact commands, the wall times and the hardware.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,8 @@ import time
 from pathlib import Path
 
 import torch
-
 from shared_data import use_shared_omniglot
+
 from fewshot_lab.cli import main as cli
 
 SETTINGS = [(5, 1), (5, 5), (20, 1), (20, 5)]
@@ -58,14 +59,20 @@ def main():
     use_shared_omniglot()
     runs = Path(tempfile.mkdtemp(prefix="fewshot_runs_"))
     budget = ["--steps", str(arguments.steps)] if arguments.steps else ["--max-minutes", f"{arguments.max_minutes:g}"]
-    print(f"Command: `OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')} python benchmarks/few_shot_table.py "
-          f"{' '.join(budget)}`  ")
-    print(f"Hardware: {platform.machine()}, {os.cpu_count()} cores ({platform.processor() or 'cpu'}), "
-          f"torch {torch.__version__} with {torch.get_num_threads()} threads, python {platform.python_version()}, "
-          f"{'CUDA' if torch.cuda.is_available() else 'CPU only'}  ")
-    print(f"Protocol: meta-test split, 15 queries per class, {arguments.episodes} tasks, seed 0, 95% CI; "
-          f"Conv-4 backbone; training-time augmentation `all` (rotated classes + affine); non-transductive "
-          f"batch norm (running statistics at test time).\n")
+    print(
+        f"Command: `OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')} python benchmarks/few_shot_table.py "
+        f"{' '.join(budget)}`  "
+    )
+    print(
+        f"Hardware: {platform.machine()}, {os.cpu_count()} cores ({platform.processor() or 'cpu'}), "
+        f"torch {torch.__version__} with {torch.get_num_threads()} threads, python {platform.python_version()}, "
+        f"{'CUDA' if torch.cuda.is_available() else 'CPU only'}  "
+    )
+    print(
+        f"Protocol: meta-test split, 15 queries per class, {arguments.episodes} tasks, seed 0, 95% CI; "
+        f"Conv-4 backbone; training-time augmentation `all` (rotated classes + affine); non-transductive "
+        f"batch norm (running statistics at test time).\n"
+    )
     for dataset in arguments.datasets:
         print(f"## {dataset}\n")
         print("| method | training | " + " | ".join(f"{w}-way {s}-shot" for w, s in SETTINGS) + " |")
@@ -79,15 +86,35 @@ def main():
                 training = "the knn run's pretraining"
             else:
                 out = runs / f"{dataset}-{method}"
-                train = ["train", "--method", method, "--dataset", dataset, *TRAINING[method],
-                         *budget, "--seed", "0", "--out", str(out)]
+                train = [
+                    "train",
+                    "--method",
+                    method,
+                    "--dataset",
+                    dataset,
+                    *TRAINING[method],
+                    *budget,
+                    "--seed",
+                    "0",
+                    "--out",
+                    str(out),
+                ]
                 _, seconds = run(train)
-                commands.append("fewshot-lab " + " ".join(train[:-1] + [f"runs/{dataset}-{method}"]))
+                commands.append("fewshot-lab " + " ".join([*train[:-1], f"runs/{dataset}-{method}"]))
                 training = f"{seconds / 60:.1f} min"
             cells = []
             for ways, shots in SETTINGS:
-                evaluate = ["evaluate", str(out), "--ways", str(ways), "--shots", str(shots),
-                            "--episodes", str(arguments.episodes), "--json"]
+                evaluate = [
+                    "evaluate",
+                    str(out),
+                    "--ways",
+                    str(ways),
+                    "--shots",
+                    str(shots),
+                    "--episodes",
+                    str(arguments.episodes),
+                    "--json",
+                ]
                 cells.append(accuracy_cell(run(evaluate)[0]))
             print(f"| {method} | {training} | " + " | ".join(cells) + " |", flush=True)
         print_commands(commands, f"fewshot-lab evaluate runs/NAME --ways W --shots S --episodes {arguments.episodes}")

@@ -8,6 +8,7 @@ in float64) in a fresh process, so that ATEN_CPU_CAPABILITY, which torch reads o
 table gives each fingerprint's largest relative distance from the one shipped in the model. The data set comes
 from FEWSHOT_LAB_DATA / FEWSHOT_LAB_MIRROR as for any run (about a minute a case on one core).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -19,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from hardware import cpu_description  # noqa: E402
+from hardware import cpu_description
 
-from fewshot_lab.pretrained import load_pretrained  # noqa: E402
+from fewshot_lab.pretrained import load_pretrained
 
 NAME = "mann_omniglot"
 
@@ -33,20 +34,25 @@ def _scaled_lr(line: list[str], factor: float, method: str) -> list[str]:
     if "--lr" not in line:
         return [*line, "--lr", repr(1e-3 * factor)]
     index = line.index("--lr") + 1
-    return [*line[:index], repr(float(line[index]) * factor), *line[index + 1:]]
+    return [*line[:index], repr(float(line[index]) * factor), *line[index + 1 :]]
 
 
 # case -> (what changes, extra environment, edit of each command line, threads)
 CASES = {
     "this CPU's kernels, 1 thread": ("nothing (the test's own run)", {}, None, 1),
-    "ATEN_CPU_CAPABILITY=default": ("kernels: plain C++, no vector instructions", {"ATEN_CPU_CAPABILITY": "default"},
-                                    None, 1),
+    "ATEN_CPU_CAPABILITY=default": (
+        "kernels: plain C++, no vector instructions",
+        {"ATEN_CPU_CAPABILITY": "default"},
+        None,
+        1,
+    ),
     "ATEN_CPU_CAPABILITY=avx2": ("kernels: AVX2", {"ATEN_CPU_CAPABILITY": "avx2"}, None, 1),
     "2 threads": ("threads: a convolution's backward pass sums in another order", {}, None, 2),
     "MANN lr x 1.1": ("recipe: the MANN's learning rate 3e-3 -> 3.3e-3", {}, ("mann", 1.1), 1),
     "k-NN encoder lr x 1.1": ("recipe: the encoder's learning rate 1e-3 -> 1.1e-3", {}, ("knn", 1.1), 1),
     "MANN lr x 1.01": ("recipe: the MANN's learning rate 3e-3 -> 3.03e-3", {}, ("mann", 1.01), 1),
 }
+
 
 def run_case(edit, threads: int) -> list[float]:
     """short_fingerprint in this process, with each command edited by `edit` (method, factor) and on `threads`."""
@@ -76,8 +82,13 @@ def main():
     print("| case | what changes | largest relative distance from the shipped fingerprint |")
     print("| --- | --- | --- |")
     for case, (what, environment, edit, threads) in CASES.items():
-        output = subprocess.run([sys.executable, __file__, "--case", json.dumps([edit, threads])],
-                                env={**os.environ, **environment}, capture_output=True, text=True, check=True)
+        output = subprocess.run(
+            [sys.executable, __file__, "--case", json.dumps([edit, threads])],
+            env={**os.environ, **environment},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         values = json.loads(output.stdout.strip().splitlines()[-1])
         print(f"| {case} | {what} | {distance(values, shipped):.1e} |", flush=True)
 

@@ -1,4 +1,5 @@
 """The processor a benchmark ran on, for the Hardware line of its table in results/."""
+
 from __future__ import annotations
 
 import platform
@@ -12,6 +13,12 @@ def cpu_description() -> str:
     model = platform.processor() or ""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        model = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                      if line.startswith("model name")), model)
+        model = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in cpuinfo.read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            model,
+        )
     return f"{platform.machine()} {model}, {torch.backends.cpu.get_cpu_capability()}".replace("  ", " ")

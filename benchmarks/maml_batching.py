@@ -8,6 +8,7 @@ meta-gradient) with the tasks looped over and with vmap over the tasks, for the 
 meta-batch 16, one inner step, first order: vmap is refused for second order through batch norm). Both
 ways are timed alternately so that both see the same machine load; the fastest of the repeats is kept.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,14 +45,18 @@ def main():
     cases = {
         "sinusoid MLP 1-40-40-1, meta-batch 25, second order": (
             dict(method="maml", backbone="mlp", in_channels=1, image_size=1, ways=1, inner_lr=0.01),
-            load_dataset("sinusoid").sampler("train", shots=10, queries=10, seed=0).sample_batch(25)),
+            load_dataset("sinusoid").sampler("train", shots=10, queries=10, seed=0).sample_batch(25),
+        ),
         "Conv-4, 5-way 1-shot 15 queries, meta-batch 16, first order": (
             dict(method="fomaml", backbone="conv4", ways=5),
-            make_sampler(load_dataset("glyphs"), "train", ways=5, shots=1, queries=15, seed=0).sample_batch(16)),
+            make_sampler(load_dataset("glyphs"), "train", ways=5, shots=1, queries=15, seed=0).sample_batch(16),
+        ),
     }
     print(f"Command: `python benchmarks/maml_batching.py --repeats {arguments.repeats}`  ")
-    print(f"Hardware: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with "
-          f"{torch.get_num_threads()} threads, {device.type}  \n")
+    print(
+        f"Hardware: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with "
+        f"{torch.get_num_threads()} threads, {device.type}  \n"
+    )
     print("| model | loop ms/it | vmap ms/it | vmap / loop | auto picks |")
     print("| --- | --- | --- | --- | --- |")
     for name, (options, batch) in cases.items():

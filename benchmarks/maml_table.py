@@ -9,6 +9,7 @@ one inner step of 0.4 (Reptile: 5 steps of 0.1 on support and query together), 3
 Adam lr 1e-3 cosine-annealed, augmentation `all`, transductive batch norm as in the papers.
 Evaluation: `fewshot-lab evaluate` on the test split, 15 queries, 600 tasks, seed 0, 95% CI.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,6 @@ import tempfile
 from pathlib import Path
 
 import torch
-
 from few_shot_table import SETTINGS, accuracy_cell, print_commands, run
 from shared_data import use_shared_omniglot
 
@@ -41,39 +41,86 @@ def main():
     arguments = parser.parse_args()
     use_shared_omniglot()
     runs = Path(tempfile.mkdtemp(prefix="fewshot_maml_runs_"))
-    print(f"Command: `OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')} python benchmarks/maml_table.py "
-          f"--steps {arguments.steps} --datasets {' '.join(arguments.datasets)} --methods {' '.join(arguments.methods)}`  ")
-    print(f"Hardware: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with "
-          f"{torch.get_num_threads()} threads, python {platform.python_version()}, "
-          f"{'CUDA' if torch.cuda.is_available() else 'CPU only'}  ")
-    print(f"Protocol: meta-test split, 15 queries per class, {arguments.episodes} tasks, seed 0, 95% CI; Conv-4; "
-          f"3 inner steps at test time; transductive batch norm (query-set statistics, as in the MAML papers).\n")
+    print(
+        f"Command: `OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')} python benchmarks/maml_table.py "
+        f"--steps {arguments.steps} --datasets {' '.join(arguments.datasets)} "
+        f"--methods {' '.join(arguments.methods)}`  "
+    )
+    print(
+        f"Hardware: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with "
+        f"{torch.get_num_threads()} threads, python {platform.python_version()}, "
+        f"{'CUDA' if torch.cuda.is_available() else 'CPU only'}  "
+    )
+    print(
+        f"Protocol: meta-test split, 15 queries per class, {arguments.episodes} tasks, seed 0, 95% CI; Conv-4; "
+        f"3 inner steps at test time; transductive batch norm (query-set statistics, as in the MAML papers).\n"
+    )
     for dataset in arguments.datasets:
         print(f"## {dataset}\n")
-        print("| method | training (5-way model, 20-way model) | " +
-              " | ".join(f"{w}-way {s}-shot" for w, s in SETTINGS) + " |")
+        print(
+            "| method | training (5-way model, 20-way model) | "
+            + " | ".join(f"{w}-way {s}-shot" for w, s in SETTINGS)
+            + " |"
+        )
         print("| --- | --- | " + " | ".join("---" for _ in SETTINGS) + " |", flush=True)
         commands = []
         for method in arguments.methods:
             cells, times = [], []
             for ways in (5, 20):
                 out = runs / f"{dataset}-{method}-{ways}"
-                train = ["train", "--method", method, "--dataset", dataset, "--ways", str(ways), "--shots", "1",
-                         "--queries", "5", "--meta-batch", "4" if ways == 5 else "2", *METHODS[method],
-                         "--steps", str(arguments.steps), "--val-every", str(arguments.steps), "--val-episodes", "50",
-                         "--seed", "0", "--out", str(out)]
+                train = [
+                    "train",
+                    "--method",
+                    method,
+                    "--dataset",
+                    dataset,
+                    "--ways",
+                    str(ways),
+                    "--shots",
+                    "1",
+                    "--queries",
+                    "5",
+                    "--meta-batch",
+                    "4" if ways == 5 else "2",
+                    *METHODS[method],
+                    "--steps",
+                    str(arguments.steps),
+                    "--val-every",
+                    str(arguments.steps),
+                    "--val-episodes",
+                    "50",
+                    "--seed",
+                    "0",
+                    "--out",
+                    str(out),
+                ]
                 _, seconds = run(train)
                 times.append(f"{seconds / 60:.1f} min")
-                commands.append("fewshot-lab " + " ".join(train[:-1] + [f"runs/{dataset}-{method}-{ways}"]))
+                commands.append("fewshot-lab " + " ".join([*train[:-1], f"runs/{dataset}-{method}-{ways}"]))
                 for setting_ways, shots in SETTINGS:
                     if setting_ways != ways:
                         continue
-                    text, _ = run(["evaluate", str(out), "--ways", str(ways), "--shots", str(shots),
-                                   "--episodes", str(arguments.episodes), "--inner-steps", "3", "--json"])
+                    text, _ = run(
+                        [
+                            "evaluate",
+                            str(out),
+                            "--ways",
+                            str(ways),
+                            "--shots",
+                            str(shots),
+                            "--episodes",
+                            str(arguments.episodes),
+                            "--inner-steps",
+                            "3",
+                            "--json",
+                        ]
+                    )
                     cells.append(accuracy_cell(text))
             print(f"| {method} | {', '.join(times)} | " + " | ".join(cells) + " |", flush=True)
-        print_commands(commands, f"fewshot-lab evaluate runs/NAME --ways W --shots S --episodes {arguments.episodes} "
-                                 f"--inner-steps 3")
+        print_commands(
+            commands,
+            f"fewshot-lab evaluate runs/NAME --ways W --shots S --episodes {arguments.episodes} --inner-steps 3",
+        )
     shutil.rmtree(runs)
 
 

@@ -16,6 +16,7 @@ meta-iteration (forward + meta-gradient, glyphs 5-way 1-shot, 15 queries, meta-b
 It prints the fastest of the timed iterations of each and the largest gradient difference from the loop.
 Not used by the package: see results/maml_vs_higher.md for what it measured and why it stays an experiment.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,10 +28,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
+from maml_vs_higher import SETTINGS, _models, ours_meta_gradient
 
 from fewshot_lab.data import load_dataset, make_sampler
 from fewshot_lab.engine import torch_threads
-from maml_vs_higher import SETTINGS, _models, ours_meta_gradient
 
 
 def loop(learner, batch, threads: int):
@@ -64,15 +65,23 @@ def main():
     arguments = parser.parse_args()
     cores = torch.get_num_threads()
     batch = make_sampler(load_dataset("glyphs"), "train", ways=5, shots=1, queries=15, seed=0).sample_batch(
-        arguments.meta_batch)
+        arguments.meta_batch
+    )
     print(f"Command: `python benchmarks/maml_task_threads.py --iterations {arguments.iterations}`  ")
-    print(f"Hardware: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with {cores} threads, "
-          f"python {platform.python_version()}, CPU\n")
-    print("| inner steps | order | loop s/it | loop-1 s/it | threads s/it | threads against loop | "
-          "max gradient difference from loop-1 |")
+    print(
+        f"Hardware: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with {cores} threads, "
+        f"python {platform.python_version()}, CPU\n"
+    )
+    print(
+        "| inner steps | order | loop s/it | loop-1 s/it | threads s/it | threads against loop | "
+        "max gradient difference from loop-1 |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    ways = {"loop": lambda l: loop(l, batch, cores), "loop-1": lambda l: loop(l, batch, 1),
-            "threads": lambda l: task_threads(l, batch, cores)}
+    ways = {
+        "loop": lambda learner: loop(learner, batch, cores),
+        "loop-1": lambda learner: loop(learner, batch, 1),
+        "threads": lambda learner: task_threads(learner, batch, cores),
+    }
     for inner_steps, first_order in SETTINGS:
         best, grads = {}, {}
         for name, run in ways.items():
@@ -86,8 +95,11 @@ def main():
             best[name] = min(times[1:])
             grads[name] = torch.cat([weight.grad.flatten() for weight in learner.parameters()])
         difference = (grads["threads"] - grads["loop-1"]).abs().max().item()
-        print(f"| {inner_steps} | {'first' if first_order else 'second'} | {best['loop']:.3f} | {best['loop-1']:.3f} | "
-              f"{best['threads']:.3f} | {best['loop'] / best['threads']:.2f} | {difference:.1e} |", flush=True)
+        print(
+            f"| {inner_steps} | {'first' if first_order else 'second'} | {best['loop']:.3f} | {best['loop-1']:.3f} | "
+            f"{best['threads']:.3f} | {best['loop'] / best['threads']:.2f} | {difference:.1e} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ of each (forward and backward, interleaved so that both see the same machine loa
 peak memory each adds. `higher` (facebookresearch/higher, the library MAML code used before torch.func)
 is installed by this script into a folder of its own with pip; the package never depends on it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,10 +36,13 @@ SETTINGS = [(1, False), (1, True), (5, False), (5, True)]  # (inner steps, first
 def import_higher():
     target = data_dir() / "benchmarks" / "higher-0.2.1"
     if not (target / "higher").is_dir():
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
-                        "higher==0.2.1"], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), "higher==0.2.1"],
+            check=True,
+        )
     sys.path.insert(0, str(target))
     import higher
+
     return higher
 
 
@@ -50,8 +54,9 @@ def higher_meta_gradient(higher, network: nn.Module, batch, inner_steps: int, in
     tasks = len(batch.support_y)
     for index in range(tasks):
         task = batch.select(index)
-        with higher.innerloop_ctx(network, inner_optimizer, copy_initial_weights=False,
-                                  track_higher_grads=not first_order) as (fast_network, differentiable_optimizer):
+        with higher.innerloop_ctx(
+            network, inner_optimizer, copy_initial_weights=False, track_higher_grads=not first_order
+        ) as (fast_network, differentiable_optimizer):
             for _ in range(inner_steps):
                 differentiable_optimizer.step(nn.functional.cross_entropy(fast_network(task.support_x), task.support_y))
             query_loss = nn.functional.cross_entropy(fast_network(task.query_x), task.query_y) / tasks
@@ -72,9 +77,21 @@ def peak_memory_mib(inner_steps: int, first_order: bool, implementation: str, me
     """Peak memory one meta-iteration adds, measured in a fresh process so that neither implementation inherits
     the other's freed memory: on CUDA the allocator's peak, on Linux the rise of the resident set's high-water
     mark (VmHWM in /proc/self/status) over the resident memory just before the meta-iteration."""
-    child = subprocess.run([sys.executable, __file__, "--memory-of", f"{inner_steps},{int(first_order)},{implementation}",
-                            "--meta-batch", str(meta_batch), "--device", device],
-                           capture_output=True, text=True, check=True)
+    child = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--memory-of",
+            f"{inner_steps},{int(first_order)},{implementation}",
+            "--meta-batch",
+            str(meta_batch),
+            "--device",
+            device,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return float(child.stdout.strip().splitlines()[-1])
 
 
@@ -99,14 +116,19 @@ def _measure_memory(spec: str, batch, device: torch.device, higher) -> float:
     else:
         higher_meta_gradient(higher, network, batch, inner_steps, 0.4, first_order)
     if device.type == "cuda":
-        return (torch.cuda.max_memory_allocated() - start) / 2 ** 20
+        return (torch.cuda.max_memory_allocated() - start) / 2**20
     return (_status_kib("VmHWM") - start) / 1024
 
 
 def _models(inner_steps: int, first_order: bool, device: torch.device):
     torch.manual_seed(0)
-    learner = build_learner("fomaml" if first_order else "maml", backbone="conv4", ways=5, inner_steps=inner_steps,
-                            inner_lr=0.4).to(device).train()
+    learner = (
+        build_learner(
+            "fomaml" if first_order else "maml", backbone="conv4", ways=5, inner_steps=inner_steps, inner_lr=0.4
+        )
+        .to(device)
+        .train()
+    )
     return learner, copy.deepcopy(learner.network)  # the same initial weights for higher
 
 
@@ -116,7 +138,9 @@ def gradients(module: nn.Module) -> torch.Tensor:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=3, help="timed meta-iterations per setting and implementation")
+    parser.add_argument(
+        "--iterations", type=int, default=3, help="timed meta-iterations per setting and implementation"
+    )
     parser.add_argument("--meta-batch", type=int, default=16)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--memory-of", default=None, help=argparse.SUPPRESS)  # internal: one measurement, in a child
@@ -129,15 +153,22 @@ def main():
     if arguments.memory_of:
         print(_measure_memory(arguments.memory_of, batch, device, higher))
         return
-    print(f"# MAML meta-training: fewshot_lab (torch.func) against higher\n")
+    print("# MAML meta-training: fewshot_lab (torch.func) against higher\n")
     print(f"Command: `python benchmarks/maml_vs_higher.py --iterations {arguments.iterations}`  ")
-    print(f"Hardware: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with "
-          f"{torch.get_num_threads()} threads, {device.type}{' (' + torch.cuda.get_device_name() + ')' if device.type == 'cuda' else ''}  ")
-    print(f"Problem: Conv-4 (64 channels) + 5-way head, glyphs 5-way 1-shot, 15 queries, meta-batch "
-          f"{arguments.meta_batch}, inner lr 0.4, batch statistics in batch norm; {arguments.iterations} timed "
-          f"meta-iterations each (forward + meta-gradient), after one untimed.\n")
-    print("| inner steps | order | ours s/it | higher s/it | ours it/s | higher it/s | speedup | ours peak MiB | "
-          "higher peak MiB | max gradient difference |")
+    print(
+        f"Hardware: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with "
+        f"{torch.get_num_threads()} threads, {device.type}"
+        f"{' (' + torch.cuda.get_device_name() + ')' if device.type == 'cuda' else ''}  "
+    )
+    print(
+        f"Problem: Conv-4 (64 channels) + 5-way head, glyphs 5-way 1-shot, 15 queries, meta-batch "
+        f"{arguments.meta_batch}, inner lr 0.4, batch statistics in batch norm; {arguments.iterations} timed "
+        f"meta-iterations each (forward + meta-gradient), after one untimed.\n"
+    )
+    print(
+        "| inner steps | order | ours s/it | higher s/it | ours it/s | higher it/s | speedup | ours peak MiB | "
+        "higher peak MiB | max gradient difference |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     speedups = []
     for inner_steps, first_order in SETTINGS:
@@ -165,16 +196,23 @@ def main():
                 if device.type == "cuda":
                     torch.cuda.synchronize()
                 times[name].append(time.perf_counter() - start)
-        peaks = {name: peak_memory_mib(inner_steps, first_order, name, arguments.meta_batch, arguments.device)
-                 for name in ("ours", "higher")}
+        peaks = {
+            name: peak_memory_mib(inner_steps, first_order, name, arguments.meta_batch, arguments.device)
+            for name in ("ours", "higher")
+        }
         ours, theirs = min(times["ours"]), min(times["higher"])
         speedups.append(theirs / ours)
-        print(f"| {inner_steps} | {'first' if first_order else 'second'} | {ours:.2f} | {theirs:.2f} | {1 / ours:.2f} | "
-              f"{1 / theirs:.2f} | {theirs / ours:.2f} | {peaks['ours']:.0f} | {peaks['higher']:.0f} | "
-              f"{difference:.1e} |", flush=True)
+        print(
+            f"| {inner_steps} | {'first' if first_order else 'second'} | {ours:.2f} | {theirs:.2f} | {1 / ours:.2f} | "
+            f"{1 / theirs:.2f} | {theirs / ours:.2f} | {peaks['ours']:.0f} | {peaks['higher']:.0f} | "
+            f"{difference:.1e} |",
+            flush=True,
+        )
     geometric_mean = math.exp(sum(math.log(s) for s in speedups) / len(speedups))
-    print(f"\nTimes are the fastest of the timed meta-iterations. Peak memory: what one meta-iteration adds to a "
-          f"fresh process's resident memory (CPU) or to the allocator's (CUDA).\n")
+    print(
+        "\nTimes are the fastest of the timed meta-iterations. Peak memory: what one meta-iteration adds to a "
+        "fresh process's resident memory (CPU) or to the allocator's (CUDA).\n"
+    )
     print(f"speedup_vs_higher: {geometric_mean:.2f}")
 
 

@@ -13,6 +13,7 @@ then print the markdown table of their test episodes:
 --bound adds, under each run, what a perfect memory of its image code would score on the same episodes
 (SequenceLearner.recall_bound_by_presentation).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from shared_data import use_shared_omniglot  # noqa: E402
+from shared_data import use_shared_omniglot
 
-from fewshot_lab.data import load_dataset  # noqa: E402
-from fewshot_lab.saved import load  # noqa: E402
+from fewshot_lab.data import load_dataset
+from fewshot_lab.saved import load
 
 
 def main(argv=None) -> int:
@@ -40,8 +41,9 @@ def main(argv=None) -> int:
     for run in arguments.runs:
         saved = load(run, device="cpu")
         dataset = load_dataset(saved.dataset["name"])
-        result = saved.learner.accuracy_by_presentation(dataset, instances=arguments.instances,
-                                                        episodes=arguments.episodes, split=arguments.split)
+        result = saved.learner.accuracy_by_presentation(
+            dataset, instances=arguments.instances, episodes=arguments.episodes, split=arguments.split
+        )
         if header is None:
             numbers = " | ".join(str(k) for k in range(1, arguments.instances + 1))
             header = f"| run | method | classes | {numbers} | 95% CI at most |"
@@ -49,8 +51,9 @@ def main(argv=None) -> int:
         history = saved.training["history"] if saved.training else {}
         print(row(f"{Path(run).name} (step {history.get('best_step', '?')})", saved.learner.method, result))
         if arguments.bound:
-            bound = saved.learner.recall_bound_by_presentation(dataset, instances=arguments.instances,
-                                                               episodes=arguments.episodes, split=arguments.split)
+            bound = saved.learner.recall_bound_by_presentation(
+                dataset, instances=arguments.instances, episodes=arguments.episodes, split=arguments.split
+            )
             print(row(f"{Path(run).name}: its code, perfectly recalled", "recall bound", bound))
     return 0
 

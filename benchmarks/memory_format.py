@@ -12,6 +12,7 @@ A second table times one MAML meta-iteration (torch.func, Conv-4, 5-way 1-shot 1
 meta-batch 16, one inner step) in both layouts: the MAML family builds its network in the default layout
 because of it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,8 +70,10 @@ def main():
     arguments = parser.parse_args()
     print("# One training step of the conv backbones: default (NCHW) against channels-last memory format\n")
     print(f"Command: `python benchmarks/memory_format.py --repeats {arguments.repeats}`  ")
-    print(f"Hardware: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with "
-          f"{torch.get_num_threads()} threads, cpu\n")
+    print(
+        f"Hardware: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with "
+        f"{torch.get_num_threads()} threads, cpu\n"
+    )
     print("| backbone | images | NCHW ms/step | channels-last ms/step | speedup | max embedding difference |")
     print("| --- | --- | --- | --- | --- | --- |")
     speedups = []
@@ -84,8 +87,10 @@ def main():
             slow = step_seconds(contiguous, images, arguments.repeats)
             fast = step_seconds(channels_last, images, arguments.repeats)
             speedups.append(slow / fast)
-            print(f"| {name} | {batch} | {slow * 1e3:.1f} | {fast * 1e3:.1f} | {slow / fast:.2f} | {difference:.1e} |",
-                  flush=True)
+            print(
+                f"| {name} | {batch} | {slow * 1e3:.1f} | {fast * 1e3:.1f} | {slow / fast:.2f} | {difference:.1e} |",
+                flush=True,
+            )
     print("\nTimes are the fastest of the timed steps, after three untimed ones.\n")
     print("| MAML meta-iteration | NCHW s/it | channels-last s/it | channels-last against NCHW |")
     print("| --- | --- | --- | --- |")
@@ -98,8 +103,10 @@ def main():
             learner.network.to(memory_format=layout)
             seconds[layout] = meta_iteration_seconds(learner, batch, max(3, arguments.repeats // 5))
         slow, fast = seconds[torch.contiguous_format], seconds[torch.channels_last]
-        print(f"| 1 step, {'first' if first_order else 'second'} order | {slow:.3f} | {fast:.3f} | {slow / fast:.2f} |",
-              flush=True)
+        print(
+            f"| 1 step, {'first' if first_order else 'second'} order | {slow:.3f} | {fast:.3f} | {slow / fast:.2f} |",
+            flush=True,
+        )
     print()
     print(f"channels_last_speedup: {math.exp(sum(map(math.log, speedups)) / len(speedups)):.2f}")
 

@@ -7,6 +7,7 @@
 then evaluates the best checkpoint on 600 seeded 5-way tasks of the test split with a 95% CI, and writes
 what it did (commands, accuracy, wall time, hardware) as JSON. `table` turns such files into a markdown table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def run(arguments) -> int:
     from shared_data import use_shared_omniglot
+
     from fewshot_lab.cli import main as cli
     from fewshot_lab.data import load_dataset
     from fewshot_lab.evaluation import evaluate
@@ -29,10 +31,35 @@ def run(arguments) -> int:
 
     use_shared_omniglot()
     out = Path(arguments.out or f"runs/metalstm_{arguments.dataset}_{arguments.shots}shot")
-    train = ["train", "--method", "metalstm", "--dataset", arguments.dataset, "--backbone", arguments.backbone,
-             "--ways", "5", "--shots", str(arguments.shots), "--queries", "15", "--inner-steps", str(arguments.inner_steps),
-             "--steps", str(arguments.steps), "--lr", str(arguments.lr), "--meta-batch", str(arguments.meta_batch),
-             "--val-every", str(max(1, arguments.steps // 5)), "--val-episodes", "100", "--out", str(out)]
+    train = [
+        "train",
+        "--method",
+        "metalstm",
+        "--dataset",
+        arguments.dataset,
+        "--backbone",
+        arguments.backbone,
+        "--ways",
+        "5",
+        "--shots",
+        str(arguments.shots),
+        "--queries",
+        "15",
+        "--inner-steps",
+        str(arguments.inner_steps),
+        "--steps",
+        str(arguments.steps),
+        "--lr",
+        str(arguments.lr),
+        "--meta-batch",
+        str(arguments.meta_batch),
+        "--val-every",
+        str(max(1, arguments.steps // 5)),
+        "--val-episodes",
+        "100",
+        "--out",
+        str(out),
+    ]
     if arguments.device:
         train += ["--device", arguments.device]
     started = time.perf_counter()
@@ -40,19 +67,38 @@ def run(arguments) -> int:
         return 1
     training_seconds = time.perf_counter() - started
     saved = load(out, device=arguments.device)
-    result = evaluate(saved.learner, load_dataset(arguments.dataset), ways=5, shots=arguments.shots, queries=15,
-                      episodes=600, split="test", seed=0)
+    result = evaluate(
+        saved.learner,
+        load_dataset(arguments.dataset),
+        ways=5,
+        shots=arguments.shots,
+        queries=15,
+        episodes=600,
+        split="test",
+        seed=0,
+    )
     history = torch.load(out / "last.pt", map_location="cpu", weights_only=False)["training"]["history"]
-    record = {"dataset": arguments.dataset, "shots": arguments.shots, "backbone": arguments.backbone,
-              "inner_steps": arguments.inner_steps, "steps": arguments.steps, "meta_batch": arguments.meta_batch,
-              "lr": arguments.lr, "command": "fewshot-lab " + " ".join(train),
-              "evaluate": f"evaluate(learner, {arguments.dataset}, ways=5, shots={arguments.shots}, queries=15, "
-                          f"episodes=600, split='test', seed=0)",
-              "accuracy": result.mean, "ci95": result.ci95, "protocol": result.protocol,
-              "best_val_accuracy": history["best_val_accuracy"], "best_step": history["best_step"],
-              "training_seconds": training_seconds, "total_seconds": time.perf_counter() - started,
-              "device": torch.cuda.get_device_name() if arguments.device == "cuda" else "CPU",
-              "torch": torch.__version__}
+    record = {
+        "dataset": arguments.dataset,
+        "shots": arguments.shots,
+        "backbone": arguments.backbone,
+        "inner_steps": arguments.inner_steps,
+        "steps": arguments.steps,
+        "meta_batch": arguments.meta_batch,
+        "lr": arguments.lr,
+        "command": "fewshot-lab " + " ".join(train),
+        "evaluate": f"evaluate(learner, {arguments.dataset}, ways=5, shots={arguments.shots}, queries=15, "
+        f"episodes=600, split='test', seed=0)",
+        "accuracy": result.mean,
+        "ci95": result.ci95,
+        "protocol": result.protocol,
+        "best_val_accuracy": history["best_val_accuracy"],
+        "best_step": history["best_step"],
+        "training_seconds": training_seconds,
+        "total_seconds": time.perf_counter() - started,
+        "device": torch.cuda.get_device_name() if arguments.device == "cuda" else "CPU",
+        "torch": torch.__version__,
+    }
     Path(arguments.json).parent.mkdir(parents=True, exist_ok=True)
     Path(arguments.json).write_text(json.dumps(record, indent=1))
     print(json.dumps(record, indent=1))
@@ -60,16 +106,23 @@ def run(arguments) -> int:
 
 
 def table(arguments) -> int:
-    records = sorted((json.loads(Path(path).read_text()) for path in arguments.files),
-                     key=lambda record: (record["dataset"], record["shots"]))
-    print("| dataset | 5-way shots | test accuracy (600 tasks, 95% CI) | best val accuracy (step) | backbone | "
-          "inner steps | meta-training steps | training time | device |")
+    records = sorted(
+        (json.loads(Path(path).read_text()) for path in arguments.files),
+        key=lambda record: (record["dataset"], record["shots"]),
+    )
+    print(
+        "| dataset | 5-way shots | test accuracy (600 tasks, 95% CI) | best val accuracy (step) | backbone | "
+        "inner steps | meta-training steps | training time | device |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for record in records:
-        print(f"| {record['dataset']} | {record['shots']} | {100 * record['accuracy']:.2f}% ± {100 * record['ci95']:.2f}% | "
-              f"{100 * record['best_val_accuracy']:.1f}% ({record['best_step']}) | {record['backbone']} | "
-              f"{record['inner_steps']} | {record['steps']} | {record['training_seconds'] / 60:.1f} min | "
-              f"{record['device']}, torch {record['torch']} |")
+        print(
+            f"| {record['dataset']} | {record['shots']} | "
+            f"{100 * record['accuracy']:.2f}% ± {100 * record['ci95']:.2f}% | "
+            f"{100 * record['best_val_accuracy']:.1f}% ({record['best_step']}) | {record['backbone']} | "
+            f"{record['inner_steps']} | {record['steps']} | {record['training_seconds'] / 60:.1f} min | "
+            f"{record['device']}, torch {record['torch']} |"
+        )
     print()
     for record in records:
         print(f"- `{record['command']}`, then `{record['evaluate']}`")

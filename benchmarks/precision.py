@@ -10,6 +10,7 @@ episodes; the table also gives the largest difference between the two precisions
 The speedup depends on the processor: CPUs with bfloat16 matrix units (Intel AMX, AVX512-BF16) gain, others may
 lose, so the engine's default stays float32. The last line is the geometric mean of the speedups.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,12 +25,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from hardware import cpu_description  # noqa: E402
-from memory_format import fastest_seconds  # noqa: E402
+from hardware import cpu_description
+from memory_format import fastest_seconds
 
-from fewshot_lab.data import load_dataset, make_sampler  # noqa: E402
-from fewshot_lab.engine import compute_precision, default_device  # noqa: E402
-from fewshot_lab.methods import build_learner  # noqa: E402
+from fewshot_lab.data import load_dataset, make_sampler
+from fewshot_lab.engine import compute_precision, default_device
+from fewshot_lab.methods import build_learner
 
 EPISODES = [(20, 5), (5, 15)]  # (ways, queries per class), 1 shot
 
@@ -37,7 +38,8 @@ EPISODES = [(20, 5), (5, 15)]  # (ways, queries per class), 1 shot
 def bfloat16_units() -> str:
     """The CPU's bfloat16 instructions as /proc/cpuinfo names them ('none' if it lists none; '?' off Linux)."""
     try:
-        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = next(line for line in cpuinfo if line.startswith("flags")).split()
     except (OSError, StopIteration):
         return "?"
     return ", ".join(flag for flag in ("avx512_bf16", "amx_bf16") if flag in flags) or "none"
@@ -67,8 +69,10 @@ def main():
     device = default_device()
     print("# One ProtoNet training step: backbone in float32 against bfloat16\n")
     print(f"Command: `python benchmarks/precision.py --repeats {arguments.repeats}`  ")
-    print(f"Hardware: {cpu_description()}, {os.cpu_count()} cores, bfloat16 units: {bfloat16_units()}; "
-          f"torch {torch.__version__} with {torch.get_num_threads()} threads, {device}\n")
+    print(
+        f"Hardware: {cpu_description()}, {os.cpu_count()} cores, bfloat16 units: {bfloat16_units()}; "
+        f"torch {torch.__version__} with {torch.get_num_threads()} threads, {device}\n"
+    )
     print("| backbone | episode | images | float32 ms/step | bfloat16 ms/step | speedup | loss difference |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     dataset = load_dataset("omniglot-small")
@@ -83,12 +87,16 @@ def main():
             for precision in ("fp32", "bf16"):
                 with torch.no_grad(), compute_precision(start, precision):
                     losses[precision] = start.training_loss(batches[0])[0].item()
-            seconds = {precision: step_seconds(copy.deepcopy(start), batches, precision, arguments.repeats)
-                       for precision in ("fp32", "bf16")}
+            seconds = {
+                precision: step_seconds(copy.deepcopy(start), batches, precision, arguments.repeats)
+                for precision in ("fp32", "bf16")
+            }
             speedups.append(seconds["fp32"] / seconds["bf16"])
-            print(f"| {name} | {ways}-way 1-shot {queries}-query | {ways * (1 + queries)} | {seconds['fp32'] * 1e3:.1f} "
-                  f"| {seconds['bf16'] * 1e3:.1f} | {speedups[-1]:.2f} | {abs(losses['fp32'] - losses['bf16']):.1e} |",
-                  flush=True)
+            print(
+                f"| {name} | {ways}-way 1-shot {queries}-query | {ways * (1 + queries)} | {seconds['fp32'] * 1e3:.1f} "
+                f"| {seconds['bf16'] * 1e3:.1f} | {speedups[-1]:.2f} | {abs(losses['fp32'] - losses['bf16']):.1e} |",
+                flush=True,
+            )
     print("\nTimes are the fastest of the timed steps, after three untimed ones.\n")
     print(f"bf16_speedup: {math.exp(sum(map(math.log, speedups)) / len(speedups)):.2f}")
 

@@ -7,6 +7,7 @@ decoding and caching for omniglot-small (from $FEWSHOT_LAB_MIRROR, or from ../sh
 as a file:// mirror when that folder is beside the checkout). The full Omniglot archives are
 measured only where a mirror or the network provides them.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,8 @@ import tempfile
 import time
 
 import torch
-
 from shared_data import use_shared_omniglot
+
 from fewshot_lab.data import load_dataset, make_sampler
 
 SHAPES = [(5, 1, 15), (20, 5, 15)]
@@ -39,8 +40,10 @@ def tasks_per_second(dataset, ways, shots, queries, seconds=3.0) -> float:
 
 
 def main():
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, python {sys.version.split()[0]}")
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, python {sys.version.split()[0]}"
+    )
     mirror = use_shared_omniglot()
     if mirror:
         print(f"# omniglot archives from {mirror}")
@@ -48,11 +51,11 @@ def main():
         os.environ["FEWSHOT_LAB_DATA"] = cache
         for name in ("glyphs", "omniglot-small", "omniglot"):
             try:
-                dataset, first = timed(lambda: load_dataset(name))
+                dataset, first = timed(lambda name=name: load_dataset(name))
             except Exception as error:  # the full archives are not on every mirror
                 print(f"{name}: first use unavailable here ({type(error).__name__}: {str(error).splitlines()[0]})")
                 continue
-            _, cached = timed(lambda: load_dataset(name))
+            _, cached = timed(lambda name=name: load_dataset(name))
             print(f"{name}: first use {first:.1f} s, from cache {cached:.2f} s ({dataset.summary()})")
             for ways, shots, queries in SHAPES:
                 rate = tasks_per_second(dataset, ways, shots, queries)

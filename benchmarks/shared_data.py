@@ -1,4 +1,5 @@
 """The Omniglot archives beside the checkout (../shared/data/omniglot), used by the benchmarks as a mirror."""
+
 from __future__ import annotations
 
 import os

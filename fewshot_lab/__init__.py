@@ -2,6 +2,7 @@
 
 Importing the package is light: submodules load on first use.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -16,11 +16,11 @@ weights, optimiser state and checkpoints stay float32 (results/precision.md meas
 mlp is the network of MAML's sinusoid regression (Finn et al. 2017): two hidden layers of 40 ReLU units,
 here the body, followed by each method's own output layer.
 """
+
 from __future__ import annotations
 
 import torch
 from torch import nn
-
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}  # a training precision's name -> Backbone.compute_dtype
 
@@ -107,6 +107,7 @@ class ShiftedViews(nn.Module):
         if images.shape[-1] <= 2 * self.pixels or images.shape[-2] <= 2 * self.pixels:
             raise ValueError(f"images of {tuple(images.shape[-2:])} pixels are too small to shift by {self.pixels}")
         steps = (-self.pixels, 0, self.pixels)
-        views = torch.cat([torch.roll(images, shifts=(down, right), dims=(-2, -1))
-                           for down in steps for right in steps])  # [9 * batch, C, H, W]
+        views = torch.cat(
+            [torch.roll(images, shifts=(down, right), dims=(-2, -1)) for down in steps for right in steps]
+        )  # [9 * batch, C, H, W]
         return self.embedding(views).unflatten(0, (len(steps) ** 2, len(images))).mean(0)  # [batch, features]

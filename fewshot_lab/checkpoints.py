@@ -4,6 +4,7 @@ A checkpoint holds only tensors and plain values (no pickled code), so torch.loa
 reads it safely. It names the method and its constructor arguments, and the dataset's preprocessing,
 so that fewshot_lab.load can rebuild a learner that accepts raw images.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,8 +45,10 @@ def read_checkpoint(path) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # torch's own message advises weights_only=False, which would run whatever the file holds
-        raise ValueError(f"{str(path)!r} is not a readable fewshot_lab checkpoint: it is damaged (cut short or "
-                         f"altered), or it holds more than tensors and plain values; it was not loaded") from None
+        raise ValueError(
+            f"{str(path)!r} is not a readable fewshot_lab checkpoint: it is damaged (cut short or "
+            f"altered), or it holds more than tensors and plain values; it was not loaded"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{str(path)!r} is not a fewshot_lab checkpoint (expected format {FORMAT!r})")
     return payload
@@ -58,18 +61,23 @@ def load_checkpoint(path, learner, dataset=None) -> dict:
         raise ValueError(f"{str(path)!r} holds a {payload['method']!r} learner, not a {learner.method!r} one")
     if payload["config"] != learner.config():
         ours = learner.config()
-        differing = ", ".join(f"{name} {payload['config'].get(name)!r} there, {ours.get(name)!r} here"
-                              for name in sorted(set(payload["config"]) | set(ours))
-                              if payload["config"].get(name) != ours.get(name))
-        raise ValueError(f"{str(path)!r} was made by a {payload['method']} learner with {payload['config']}, "
-                         f"but this one has {ours} ({differing})")
+        differing = ", ".join(
+            f"{name} {payload['config'].get(name)!r} there, {ours.get(name)!r} here"
+            for name in sorted(set(payload["config"]) | set(ours))
+            if payload["config"].get(name) != ours.get(name)
+        )
+        raise ValueError(
+            f"{str(path)!r} was made by a {payload['method']} learner with {payload['config']}, "
+            f"but this one has {ours} ({differing})"
+        )
     if dataset is not None and payload["dataset"] != dataset_record(dataset):
         raise ValueError(f"{str(path)!r} was trained on {payload['dataset']}, not on {dataset_record(dataset)}")
     try:
         learner.load_state_dict(payload["weights"])
     except RuntimeError as error:
-        raise ValueError(f"the weights in {str(path)!r} do not fit this {learner.method} learner: "
-                         f"{str(error).splitlines()[0]}") from None
+        raise ValueError(
+            f"the weights in {str(path)!r} do not fit this {learner.method} learner: {str(error).splitlines()[0]}"
+        ) from None
     return payload
 
 
@@ -89,8 +97,10 @@ def refuse_taken_folder(folder, continue_option: str, replace_option: str):
         raise NotADirectoryError(f"{str(folder)!r} is a file, not a run folder: give a folder for the checkpoints")
     held = held_run_files(folder)
     if held:
-        raise FileExistsError(f"{str(folder)!r} already holds a run ({' and '.join(held)}): give {continue_option} to "
-                              f"continue it, {replace_option} to delete it and start this one, or another folder")
+        raise FileExistsError(
+            f"{str(folder)!r} already holds a run ({' and '.join(held)}): give {continue_option} to "
+            f"continue it, {replace_option} to delete it and start this one, or another folder"
+        )
 
 
 def clear_run(folder):
@@ -109,8 +119,10 @@ def read_run(folder, checkpoint: str = "best") -> tuple[dict, dict]:
     if checkpoint not in ("best", "last"):
         raise ValueError(f"checkpoint must be 'best' or 'last', got {checkpoint!r}")
     if not (folder / "last.pt").is_file():
-        raise FileNotFoundError(f"{str(folder)!r} is not a run folder: it has no last.pt (a folder written by "
-                                f"`fewshot-lab train --out` or meta_train(out=...))")
+        raise FileNotFoundError(
+            f"{str(folder)!r} is not a run folder: it has no last.pt (a folder written by "
+            f"`fewshot-lab train --out` or meta_train(out=...))"
+        )
     last = read_checkpoint(folder / "last.pt")
     if not (folder / "best.pt").is_file():
         return last, last
@@ -119,7 +131,9 @@ def read_run(folder, checkpoint: str = "best") -> tuple[dict, dict]:
     recorded = (last_training.get("run"), (last_training.get("history") or {}).get("best_step"))
     found = (best_training.get("run"), best_training.get("step"))
     if recorded != found:
-        raise ValueError(f"the best.pt and last.pt in {str(folder)!r} are not one run's record: best.pt is step "
-                         f"{found[1]} of run {found[0]}, but last.pt records step {recorded[1]} of run {recorded[0]} "
-                         f"as its best. Train into the folder again, replacing it, or resume the run to rewrite both")
+        raise ValueError(
+            f"the best.pt and last.pt in {str(folder)!r} are not one run's record: best.pt is step "
+            f"{found[1]} of run {found[0]}, but last.pt records step {recorded[1]} of run {recorded[0]} "
+            f"as its best. Train into the folder again, replacing it, or resume the run to rewrite both"
+        )
     return (best if checkpoint == "best" else last), last

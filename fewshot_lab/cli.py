@@ -1,4 +1,5 @@
 """The command line: `fewshot-lab` or `python -m fewshot_lab`."""
+
 from __future__ import annotations
 
 import argparse
@@ -28,12 +29,21 @@ METHOD_OPTIONS = {
     "encoder": (str, "image encoder: pixels, conv or conv4 (mann, lstm; default pixels)"),
     "freeze_encoder": (bool, "keep the conv/conv4 encoder fixed, e.g. as pretrained by --init (mann, lstm)"),
     "add_vectors": (bool, "each memory head writes a separate add vector instead of its key (mann)"),
-    "address_after_write": (bool, "the memory heads look up their keys after this step's write, as in the paper's "
-                                  "eqs. 2-4, not before it (mann; meant with --add-vectors)"),
-    "write_to_last": (bool, "each memory head may also write to the least-used slots the last step wrote to, to "
-                            "add the label that has just arrived to the image stored there (mann; not in the paper)"),
-    "repeat_weight": (float, "how many times the training loss counts a class's second drawing shown right after "
-                             "its first (mann, lstm; default 1)"),
+    "address_after_write": (
+        bool,
+        "the memory heads look up their keys after this step's write, as in the paper's "
+        "eqs. 2-4, not before it (mann; meant with --add-vectors)",
+    ),
+    "write_to_last": (
+        bool,
+        "each memory head may also write to the least-used slots the last step wrote to, to "
+        "add the label that has just arrived to the image stored there (mann; not in the paper)",
+    ),
+    "repeat_weight": (
+        float,
+        "how many times the training loss counts a class's second drawing shown right after "
+        "its first (mann, lstm; default 1)",
+    ),
 }
 
 
@@ -58,14 +68,19 @@ def _train(arguments) -> int:
     from fewshot_lab.methods import build_learner, sized_by_ways
 
     if arguments.init is not None and arguments.resume:
-        raise ValueError("--init starts a new run from another run's embedding; --resume continues a run with its "
-                         "own weights: give one of them")
+        raise ValueError(
+            "--init starts a new run from another run's embedding; --resume continues a run with its "
+            "own weights: give one of them"
+        )
     if arguments.resume and arguments.replace:
-        raise ValueError("--resume continues the run in --out; --replace deletes it to start a new one: "
-                         "give one of them")
+        raise ValueError(
+            "--resume continues the run in --out; --replace deletes it to start a new one: give one of them"
+        )
     if arguments.resume and not Path(arguments.out, "last.pt").is_file():
-        raise FileNotFoundError(f"--resume continues the run saved in --out, but {arguments.out!r} holds no last.pt; "
-                                f"leave out --resume to start a new run there")
+        raise FileNotFoundError(
+            f"--resume continues the run saved in --out, but {arguments.out!r} holds no last.pt; "
+            f"leave out --resume to start a new run there"
+        )
     if not (arguments.resume or arguments.replace):  # before any work: the folder is someone else's
         refuse_taken_folder(arguments.out, "--resume", "--replace")
     options = {"image_size": arguments.image_size} if arguments.image_size else {}
@@ -76,18 +91,25 @@ def _train(arguments) -> int:
     augment = AUGMENTATIONS[arguments.augment or ("none" if regression else "all")]
     if arguments.augment_strength is not None:
         if augment is None or not augment.moves_images:
-            raise ValueError(f"--augment-strength scales the affine moves of --augment affine or all; --augment "
-                             f"{arguments.augment or 'none'} makes none")
+            raise ValueError(
+                f"--augment-strength scales the affine moves of --augment affine or all; --augment "
+                f"{arguments.augment or 'none'} makes none"
+            )
         if not 0 <= arguments.augment_strength < augment.strength_limit:
-            raise ValueError(f"--augment-strength must be at least 0 and below {augment.strength_limit:g} (where the "
-                             f"random zoom would reach 0), not {arguments.augment_strength:g}")
+            raise ValueError(
+                f"--augment-strength must be at least 0 and below {augment.strength_limit:g} (where the "
+                f"random zoom would reach 0), not {arguments.augment_strength:g}"
+            )
         augment = augment.scaled(arguments.augment_strength)
-    learner_options = {name: getattr(arguments, name) for name in METHOD_OPTIONS
-                       if getattr(arguments, name) is not None}
+    learner_options = {
+        name: getattr(arguments, name) for name in METHOD_OPTIONS if getattr(arguments, name) is not None
+    }
     if learner_options.get("freeze_encoder") and augment is not None and augment.moves_images:
-        raise ValueError(f"--freeze-encoder trains on the codes of the drawings, computed once; --augment "
-                         f"{arguments.augment or 'all'} moves the images, which the codes cannot follow: "
-                         f"give --augment rotations or none")
+        raise ValueError(
+            f"--freeze-encoder trains on the codes of the drawings, computed once; --augment "
+            f"{arguments.augment or 'all'} moves the images, which the codes cannot follow: "
+            f"give --augment rotations or none"
+        )
     if arguments.method in ("knn", "finetune"):  # their pretraining head covers every class the run learns from
         learner_options["train_classes"] = len(training_data(dataset, augment, arguments.final).splits["train"])
     if sized_by_ways(arguments.method):  # a classifier head of `ways` outputs
@@ -95,33 +117,63 @@ def _train(arguments) -> int:
     channels, size = (1, 1) if regression else dataset.image_shape[:2]  # regression inputs: one number each
     backbone = arguments.backbone or ("mlp" if regression else "conv4")
     torch.manual_seed(arguments.seed)  # the initial weights too, so that a command gives the same run every time
-    learner = build_learner(arguments.method, backbone=backbone, in_channels=channels, image_size=size,
-                            **learner_options)
+    learner = build_learner(
+        arguments.method, backbone=backbone, in_channels=channels, image_size=size, **learner_options
+    )
     if arguments.init is not None:
         from fewshot_lab.saved import copy_embedding
+
         copy_embedding(learner, arguments.init)
     steps = arguments.steps
     if steps is None and arguments.max_minutes is None:
         steps = 1000
     try:
-        history = meta_train(learner, dataset, ways=arguments.ways, shots=arguments.shots, queries=arguments.queries,
-                             meta_batch=arguments.meta_batch, steps=steps, max_minutes=arguments.max_minutes,
-                             lr=arguments.lr, val_every=arguments.val_every, val_episodes=arguments.val_episodes,
-                             val_ways=arguments.val_ways, seed=arguments.seed, augment=augment, out=arguments.out,
-                             resume=arguments.resume, device=arguments.device, final=arguments.final,
-                             precision=arguments.precision, replace=arguments.replace)
+        history = meta_train(
+            learner,
+            dataset,
+            ways=arguments.ways,
+            shots=arguments.shots,
+            queries=arguments.queries,
+            meta_batch=arguments.meta_batch,
+            steps=steps,
+            max_minutes=arguments.max_minutes,
+            lr=arguments.lr,
+            val_every=arguments.val_every,
+            val_episodes=arguments.val_episodes,
+            val_ways=arguments.val_ways,
+            seed=arguments.seed,
+            augment=augment,
+            out=arguments.out,
+            resume=arguments.resume,
+            device=arguments.device,
+            final=arguments.final,
+            precision=arguments.precision,
+            replace=arguments.replace,
+        )
     except SettingsDiffer as differ:
-        listed = "; ".join(f"{_as_flag(name, given)} (the run has {_as_flag(name, saved)})"
-                           for name, given, saved in differ.differences)
-        raise ValueError(f"the run in {arguments.out!r} was started with other settings, and --resume continues it "
-                         f"unchanged: {listed}. Give the run's own settings (only --steps and --max-minutes may "
-                         f"change), or --replace to start a new run there") from None
-    best = (f"mean squared error {history.best_val_accuracy:.3f}" if regression
-            else f"accuracy {100 * history.best_val_accuracy:.2f}%")
-    kept = ("final run on the train and val classes, no meta-validation; the last weights are kept" if arguments.final
-            else f"best meta-validation {best} at step {history.best_step}")
-    print(f"trained {arguments.method} for {history.step[-1] if history.step else 0} steps in {history.seconds:.0f} s; "
-          f"{kept}; saved in {arguments.out}")
+        listed = "; ".join(
+            f"{_as_flag(name, given)} (the run has {_as_flag(name, saved)})"
+            for name, given, saved in differ.differences
+        )
+        raise ValueError(
+            f"the run in {arguments.out!r} was started with other settings, and --resume continues it "
+            f"unchanged: {listed}. Give the run's own settings (only --steps and --max-minutes may "
+            f"change), or --replace to start a new run there"
+        ) from None
+    best = (
+        f"mean squared error {history.best_val_accuracy:.3f}"
+        if regression
+        else f"accuracy {100 * history.best_val_accuracy:.2f}%"
+    )
+    kept = (
+        "final run on the train and val classes, no meta-validation; the last weights are kept"
+        if arguments.final
+        else f"best meta-validation {best} at step {history.best_step}"
+    )
+    print(
+        f"trained {arguments.method} for {history.step[-1] if history.step else 0} steps in {history.seconds:.0f} s; "
+        f"{kept}; saved in {arguments.out}"
+    )
     return 0
 
 
@@ -131,8 +183,11 @@ def _as_flag(setting: str, value) -> str:
     if setting == "final":
         return flag if value else f"no {flag}"
     if setting == "augment":
-        named = [name for name, augmentation in AUGMENTATIONS.items()
-                 if (asdict(augmentation) if augmentation is not None else None) == value]
+        named = [
+            name
+            for name, augmentation in AUGMENTATIONS.items()
+            if (asdict(augmentation) if augmentation is not None else None) == value
+        ]
         return f"--augment {named[0]}" if named else f"--augment with --augment-strength ({value})"
     return f"{flag} {value if value is not None else '(not given)'}"
 
@@ -165,29 +220,49 @@ def _evaluate(arguments) -> int:
         saved.learner.test_inner_steps = arguments.inner_steps
     if arguments.shifted_views is not None:
         from fewshot_lab.backbones import ShiftedViews
+
         if saved.learner.method not in SHIFTED_VIEW_METHODS:
-            raise ValueError(f"--shifted-views averages the embedding of a metric learner "
-                             f"({', '.join(SHIFTED_VIEW_METHODS)}), not of a {saved.learner.method} learner")
+            raise ValueError(
+                f"--shifted-views averages the embedding of a metric learner "
+                f"({', '.join(SHIFTED_VIEW_METHODS)}), not of a {saved.learner.method} learner"
+            )
         saved.learner.embedding = ShiftedViews(saved.learner.embedding, arguments.shifted_views)
     name = arguments.dataset or saved.dataset["name"]
     options = {}
     if "preprocessing" in saved.dataset and name == saved.dataset["name"]:
         options["image_size"] = saved.dataset["preprocessing"]["image_size"]
     dataset = load_dataset(name, **options)
-    result = evaluate(saved.learner, dataset, ways=arguments.ways, shots=arguments.shots,
-                      queries=arguments.queries, episodes=arguments.episodes, split=arguments.split,
-                      within_alphabet=arguments.within_alphabet, seed=arguments.seed)
+    result = evaluate(
+        saved.learner,
+        dataset,
+        ways=arguments.ways,
+        shots=arguments.shots,
+        queries=arguments.queries,
+        episodes=arguments.episodes,
+        split=arguments.split,
+        within_alphabet=arguments.within_alphabet,
+        seed=arguments.seed,
+    )
     if not math.isfinite(result.mean):
-        raise ValueError(f"the {saved.learner.method} learner in {arguments.run!r} scores {result.mean} on these "
-                         f"tasks: its outputs are not finite numbers (a run that diverged?)")
+        raise ValueError(
+            f"the {saved.learner.method} learner in {arguments.run!r} scores {result.mean} on these "
+            f"tasks: its outputs are not finite numbers (a run that diverged?)"
+        )
     by_presentation = None
     if hasattr(saved.learner, "accuracy_by_presentation"):  # sequence learners: Santoro et al.'s table
-        by_presentation = saved.learner.accuracy_by_presentation(dataset, ways=arguments.ways, episodes=arguments.episodes,
-                                                                 split=arguments.split, seed=arguments.seed)
+        by_presentation = saved.learner.accuracy_by_presentation(
+            dataset, ways=arguments.ways, episodes=arguments.episodes, split=arguments.split, seed=arguments.seed
+        )
     if arguments.json:
         extra = {"by_presentation": by_presentation.to_dict()} if by_presentation is not None else {}
-        print(json.dumps(_finite_or_null({"method": saved.learner.method, "run": str(arguments.run),
-                                          **result.to_dict(), **extra}), allow_nan=False))
+        print(
+            json.dumps(
+                _finite_or_null(
+                    {"method": saved.learner.method, "run": str(arguments.run), **result.to_dict(), **extra}
+                ),
+                allow_nan=False,
+            )
+        )
     else:
         print(f"{saved.learner.method}: {result}")
         if by_presentation is not None:
@@ -205,8 +280,15 @@ def _compare(arguments) -> int:
         comparison = merge_comparisons(read_comparison(path) for path in arguments.from_results)
     else:
         settings = [_setting(text) for text in arguments.settings]
-        comparison = compare(arguments.runs, settings, dataset=arguments.dataset, episodes=arguments.episodes,
-                             queries=arguments.queries, seed=arguments.seed, device=arguments.device)
+        comparison = compare(
+            arguments.runs,
+            settings,
+            dataset=arguments.dataset,
+            episodes=arguments.episodes,
+            queries=arguments.queries,
+            seed=arguments.seed,
+            device=arguments.device,
+        )
     if arguments.note is not None:
         comparison.note = arguments.note
     table, record = write_comparison(comparison, arguments.out)
@@ -235,21 +317,34 @@ def _task_arguments(parser, ways=5, shots=1, queries=15):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fewshot-lab", description="fewshot_lab: meta-learning by running it.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    datasets = commands.add_parser("datasets", help="list the datasets, their sizes and whether each is cached",
-                                   description="List the datasets, their sizes and whether each is cached "
-                                               "(in $FEWSHOT_LAB_DATA, default ~/.cache/fewshot_lab).")
+    datasets = commands.add_parser(
+        "datasets",
+        help="list the datasets, their sizes and whether each is cached",
+        description="List the datasets, their sizes and whether each is cached "
+        "(in $FEWSHOT_LAB_DATA, default ~/.cache/fewshot_lab).",
+    )
     datasets.add_argument("--json", action="store_true", help="print JSON for machines")
     datasets.set_defaults(handler=_datasets)
 
     from fewshot_lab.backbones import BACKBONES, PRECISIONS
     from fewshot_lab.methods import METHODS
-    train = commands.add_parser("train", help="meta-train a learner and save it in a run folder",
-                                description="Meta-train a learner on the train split of a dataset, validating on its "
-                                            "val split; the best and the latest checkpoints go to --out.")
+
+    train = commands.add_parser(
+        "train",
+        help="meta-train a learner and save it in a run folder",
+        description="Meta-train a learner on the train split of a dataset, validating on its "
+        "val split; the best and the latest checkpoints go to --out.",
+    )
     train.add_argument("--method", required=True, choices=sorted(METHODS))
-    train.add_argument("--dataset", default="glyphs", help="a dataset name or a folder of class folders (default glyphs)")
-    train.add_argument("--backbone", default=None, choices=sorted(BACKBONES),
-                       help="embedding network (default conv4; mlp for sinusoid regression)")
+    train.add_argument(
+        "--dataset", default="glyphs", help="a dataset name or a folder of class folders (default glyphs)"
+    )
+    train.add_argument(
+        "--backbone",
+        default=None,
+        choices=sorted(BACKBONES),
+        help="embedding network (default conv4; mlp for sinusoid regression)",
+    )
     train.add_argument("--image-size", type=int, default=None, help="image side in pixels (default: the dataset's, 28)")
     _task_arguments(train, ways=5, shots=1, queries=15)
     budget = train.add_argument_group("budget (give --steps, --max-minutes or both; default 1000 steps)")
@@ -260,39 +355,67 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--val-every", type=int, default=250, help="steps between validations (default 250)")
     train.add_argument("--val-episodes", type=int, default=100, help="val tasks per validation (default 100)")
     train.add_argument("--val-ways", type=int, default=None, help="ways of the val tasks (default --ways)")
-    train.add_argument("--augment", default=None, choices=sorted(AUGMENTATIONS),
-                       help="training-only augmentation of images: rotated copies of the meta-train classes as new "
-                            "classes, small random affine moves of each image, all (both, the default) or none "
-                            "(the default for regression)")
-    train.add_argument("--augment-strength", type=float, default=None, metavar="S",
-                       help="multiply the ranges of the affine moves (10 degrees of rotation, 10%% zoom, 0.1 shear, "
-                            "8%% shift either way) by S (default 1; 0 turns them off)")
+    train.add_argument(
+        "--augment",
+        default=None,
+        choices=sorted(AUGMENTATIONS),
+        help="training-only augmentation of images: rotated copies of the meta-train classes as new "
+        "classes, small random affine moves of each image, all (both, the default) or none "
+        "(the default for regression)",
+    )
+    train.add_argument(
+        "--augment-strength",
+        type=float,
+        default=None,
+        metavar="S",
+        help="multiply the ranges of the affine moves (10 degrees of rotation, 10%% zoom, 0.1 shear, "
+        "8%% shift either way) by S (default 1; 0 turns them off)",
+    )
     method_options = train.add_argument_group("method options (only for the methods that take them)")
     for name, (kind, help_text) in METHOD_OPTIONS.items():
         kind_or_flag = {"action": "store_true"} if kind is bool else {"type": kind}
         method_options.add_argument("--" + name.replace("_", "-"), default=None, help=help_text, **kind_or_flag)
-    train.add_argument("--final", action="store_true",
-                       help="the final run of a recipe chosen on meta-validation: train on the train and val classes "
-                            "together, validate nothing, keep the last weights (the test classes stay unseen)")
-    train.add_argument("--precision", default="fp32", choices=list(PRECISIONS),
-                       help="bf16 runs the backbone's training forward passes in bfloat16 (about twice the steps "
-                            "per minute on CPUs with bfloat16 units; measure yours with benchmarks/precision.py); "
-                            "weights, validation and checkpoints stay float32 (default fp32)")
+    train.add_argument(
+        "--final",
+        action="store_true",
+        help="the final run of a recipe chosen on meta-validation: train on the train and val classes "
+        "together, validate nothing, keep the last weights (the test classes stay unseen)",
+    )
+    train.add_argument(
+        "--precision",
+        default="fp32",
+        choices=list(PRECISIONS),
+        help="bf16 runs the backbone's training forward passes in bfloat16 (about twice the steps "
+        "per minute on CPUs with bfloat16 units; measure yours with benchmarks/precision.py); "
+        "weights, validation and checkpoints stay float32 (default fp32)",
+    )
     train.add_argument("--out", required=True, help="run folder for checkpoints")
-    train.add_argument("--resume", action="store_true",
-                       help="continue the run saved in --out, with the same settings (--steps and --max-minutes "
-                            "may grow)")
-    train.add_argument("--replace", action="store_true",
-                       help="delete the run saved in --out (its checkpoints) and start this one there; without it, "
-                            "a folder holding a run is refused")
-    train.add_argument("--init", default=None, metavar="RUN",
-                       help="start the embedding from that of a saved run with the same backbone, e.g. a knn run's "
-                            "pretrained one (pretrain, then meta-train)")
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run saved in --out, with the same settings (--steps and --max-minutes may grow)",
+    )
+    train.add_argument(
+        "--replace",
+        action="store_true",
+        help="delete the run saved in --out (its checkpoints) and start this one there; without it, "
+        "a folder holding a run is refused",
+    )
+    train.add_argument(
+        "--init",
+        default=None,
+        metavar="RUN",
+        help="start the embedding from that of a saved run with the same backbone, e.g. a knn run's "
+        "pretrained one (pretrain, then meta-train)",
+    )
     train.set_defaults(handler=_train)
 
-    evaluation = commands.add_parser("evaluate", help="score a saved learner on seeded test tasks",
-                                     description="Score a saved learner on seeded tasks of a dataset's split: "
-                                                 "accuracy with its 95% confidence interval.")
+    evaluation = commands.add_parser(
+        "evaluate",
+        help="score a saved learner on seeded test tasks",
+        description="Score a saved learner on seeded tasks of a dataset's split: "
+        "accuracy with its 95% confidence interval.",
+    )
     evaluation.add_argument("run", help="a run folder written by train (or a checkpoint file)")
     evaluation.add_argument("--dataset", default=None, help="dataset to test on (default: the one it was trained on)")
     _task_arguments(evaluation, ways=5, shots=1, queries=15)
@@ -300,24 +423,46 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--split", default="test", choices=["train", "val", "test"], help="(default test)")
     evaluation.add_argument("--within-alphabet", action="store_true", help="all ways of a task from one alphabet")
     evaluation.add_argument("--checkpoint", default="best", choices=["best", "last"], help="(default best)")
-    evaluation.add_argument("--inner-steps", type=int, default=None,
-                            help="gradient steps when adapting to a task (MAML family; default: as trained)")
-    evaluation.add_argument("--shifted-views", type=int, default=None, metavar="PIXELS",
-                            help="test-time augmentation of protonet, matching and knn: embed every support and query "
-                                 "image as the mean of 9 copies shifted by PIXELS (e.g. 1)")
+    evaluation.add_argument(
+        "--inner-steps",
+        type=int,
+        default=None,
+        help="gradient steps when adapting to a task (MAML family; default: as trained)",
+    )
+    evaluation.add_argument(
+        "--shifted-views",
+        type=int,
+        default=None,
+        metavar="PIXELS",
+        help="test-time augmentation of protonet, matching and knn: embed every support and query "
+        "image as the mean of 9 copies shifted by PIXELS (e.g. 1)",
+    )
     evaluation.add_argument("--json", action="store_true", help="print JSON for machines")
     evaluation.set_defaults(handler=_evaluate)
 
-    comparison = commands.add_parser("compare", help="score several saved runs on the same seeded test tasks",
-                                     description="Score run folders on identical seeded test tasks at each setting: "
-                                                 "accuracy (95% CI), meta-training time, adaptation time per task "
-                                                 "and peak memory; writes a markdown table and its JSON record.")
+    comparison = commands.add_parser(
+        "compare",
+        help="score several saved runs on the same seeded test tasks",
+        description="Score run folders on identical seeded test tasks at each setting: "
+        "accuracy (95% CI), meta-training time, adaptation time per task "
+        "and peak memory; writes a markdown table and its JSON record.",
+    )
     comparison.add_argument("runs", nargs="*", help="run folders written by train")
-    comparison.add_argument("--from-results", nargs="+", default=None, metavar="JSON",
-                            help="rebuild the table (and figure) from recorded comparisons instead of evaluating; "
-                                 "several made with the same protocol (one per dataset, say) become one table")
-    comparison.add_argument("--settings", nargs="+", default=["5x1", "5x5", "20x1", "20x5"], metavar="WAYSxSHOTS",
-                            help="ways and shots of the test tasks (default 5x1 5x5 20x1 20x5)")
+    comparison.add_argument(
+        "--from-results",
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="rebuild the table (and figure) from recorded comparisons instead of evaluating; "
+        "several made with the same protocol (one per dataset, say) become one table",
+    )
+    comparison.add_argument(
+        "--settings",
+        nargs="+",
+        default=["5x1", "5x5", "20x1", "20x5"],
+        metavar="WAYSxSHOTS",
+        help="ways and shots of the test tasks (default 5x1 5x5 20x1 20x5)",
+    )
     comparison.add_argument("--dataset", default=None, help="dataset to test on (default: each run's own)")
     comparison.add_argument("--episodes", type=int, default=600, help="test tasks per setting (default 600)")
     comparison.add_argument("--queries", type=int, default=15, help="query images per class (default 15)")
@@ -325,7 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
     comparison.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     comparison.add_argument("--out", required=True, help="markdown table to write (.md); the JSON goes beside it")
     comparison.add_argument("--figure", default=None, help="also draw accuracy against meta-training time (.png)")
-    comparison.add_argument("--note", default=None, help="a sentence printed under the table's protocol (kept in the JSON)")
+    comparison.add_argument(
+        "--note", default=None, help="a sentence printed under the table's protocol (kept in the JSON)"
+    )
     comparison.set_defaults(handler=_compare)
     return parser
 

@@ -23,8 +23,10 @@ What each column measures:
   from /proc/self/statm (Linux; nan elsewhere). The CPU figure is coarse (a few MB), but it orders methods
   that keep a graph or a memory against those that do not.
 """
+
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import json
@@ -61,11 +63,11 @@ class Cell:
     ci95: float = math.nan
     training_seconds: float = math.nan
     training_steps: int = 0
-    trained_ways: int = 0             # ways of the tasks the run was meta-trained on (0: not recorded)
-    adapt_ms: float = math.nan        # median adapt + predict time per task, milliseconds
+    trained_ways: int = 0  # ways of the tasks the run was meta-trained on (0: not recorded)
+    adapt_ms: float = math.nan  # median adapt + predict time per task, milliseconds
     peak_memory_mb: float = math.nan  # see the module docstring for how it is measured
-    tasks_fingerprint: str = ""       # a hash of every task the run was scored on
-    skipped: str = ""                 # why this run cannot be scored at this setting (e.g. a 5-way head)
+    tasks_fingerprint: str = ""  # a hash of every task the run was scored on
+    skipped: str = ""  # why this run cannot be scored at this setting (e.g. a 5-way head)
 
 
 @dataclass
@@ -85,7 +87,7 @@ class Comparison:
         return {"format": FORMAT, **asdict(self)}
 
     @classmethod
-    def from_dict(cls, record: dict) -> "Comparison":
+    def from_dict(cls, record: dict) -> Comparison:
         if not isinstance(record, dict) or record.get("format") != FORMAT:
             raise ValueError(f"not a fewshot_lab comparison (expected format {FORMAT!r})")
         values = {name: value for name, value in record.items() if name != "format"}
@@ -105,6 +107,7 @@ def run_record(folder) -> dict:
 def load_run_dataset(record: dict, name: str | None = None):
     """The dataset a run was trained on (with its preprocessing), or the dataset `name`."""
     from fewshot_lab.data import load_dataset
+
     saved = record["dataset"]
     name = name or saved["name"]
     options = {}
@@ -113,11 +116,21 @@ def load_run_dataset(record: dict, name: str | None = None):
     return load_dataset(name, **options)
 
 
-def compare(runs, settings=SETTINGS, *, dataset: str | None = None, episodes: int = 600, queries: int = 15,
-            seed: int = 0, split: str = "test", device=None) -> Comparison:
+def compare(
+    runs,
+    settings=SETTINGS,
+    *,
+    dataset: str | None = None,
+    episodes: int = 600,
+    queries: int = 15,
+    seed: int = 0,
+    split: str = "test",
+    device=None,
+) -> Comparison:
     """Score every run folder at every (ways, shots) setting on the same seeded tasks of its dataset (or of
     `dataset` for all). Every folder is checked before any scoring starts."""
     from fewshot_lab.saved import load
+
     runs = [Path(run) for run in runs]
     if not runs:
         raise ValueError("give at least one run folder to compare")
@@ -128,10 +141,19 @@ def compare(runs, settings=SETTINGS, *, dataset: str | None = None, episodes: in
     if refused:
         raise ValueError(f"a setting needs at least 2 ways and 1 shot, got {', '.join(refused)}")
     records = [run_record(run) for run in runs]
-    device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = (
+        torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    )
     datasets = {}
-    comparison = Comparison(episodes=episodes, queries=queries, seed=seed, split=split, device=device.type,
-                            hardware=hardware(device), memory=MEMORY_NOTE[device.type])
+    comparison = Comparison(
+        episodes=episodes,
+        queries=queries,
+        seed=seed,
+        split=split,
+        device=device.type,
+        hardware=hardware(device),
+        memory=MEMORY_NOTE[device.type],
+    )
     for run, record in zip(runs, records):
         key = dataset or record["dataset"]["name"]
         if key not in datasets:
@@ -140,12 +162,19 @@ def compare(runs, settings=SETTINGS, *, dataset: str | None = None, episodes: in
         training = record.get("training") or {}
         history = training.get("history") or {}
         for ways, shots in settings:
-            cell = Cell(str(run.name), learner.method, datasets[key].name, ways, shots,
-                        training_seconds=float(history.get("seconds", math.nan)),
-                        training_steps=int((history.get("step") or [0])[-1]),
-                        trained_ways=int((training.get("plan") or {}).get("ways") or 0))
-            measure(cell, learner, datasets[key], episodes=episodes, queries=queries, seed=seed, split=split,
-                    device=device)
+            cell = Cell(
+                str(run.name),
+                learner.method,
+                datasets[key].name,
+                ways,
+                shots,
+                training_seconds=float(history.get("seconds", math.nan)),
+                training_steps=int((history.get("step") or [0])[-1]),
+                trained_ways=int((training.get("plan") or {}).get("ways") or 0),
+            )
+            measure(
+                cell, learner, datasets[key], episodes=episodes, queries=queries, seed=seed, split=split, device=device
+            )
             comparison.cells.append(cell)
     drop_covered_gaps(comparison)
     check_same_tasks(comparison)
@@ -157,8 +186,11 @@ def drop_covered_gaps(comparison: Comparison) -> None:
     of outputs (a MAML-family head) is trained once per number of ways, and the 5-way run's n/a at 20 ways
     would only repeat what the 20-way run's row answers. An n/a that no run of its method fills stays."""
     scored = {(cell.dataset, cell.method, cell.ways, cell.shots) for cell in comparison.cells if not cell.skipped}
-    comparison.cells = [cell for cell in comparison.cells
-                        if not (cell.skipped and (cell.dataset, cell.method, cell.ways, cell.shots) in scored)]
+    comparison.cells = [
+        cell
+        for cell in comparison.cells
+        if not (cell.skipped and (cell.dataset, cell.method, cell.ways, cell.shots) in scored)
+    ]
 
 
 def measure(cell: Cell, learner, dataset, *, episodes: int, queries: int, seed: int, split: str, device):
@@ -166,8 +198,17 @@ def measure(cell: Cell, learner, dataset, *, episodes: int, queries: int, seed: 
     timed = TimedLearner(learner)
     with PeakMemory(device) as memory:
         try:
-            result = evaluate(timed, dataset, ways=cell.ways, shots=cell.shots, queries=queries, episodes=episodes,
-                              split=split, seed=seed, device=device)
+            result = evaluate(
+                timed,
+                dataset,
+                ways=cell.ways,
+                shots=cell.shots,
+                queries=queries,
+                episodes=episodes,
+                split=split,
+                seed=seed,
+                device=device,
+            )
         except ValueError as error:  # this learner cannot take tasks of this shape (a head or memory too small)
             cell.skipped = str(error).split(":")[0]
             return
@@ -186,8 +227,10 @@ def check_same_tasks(comparison: Comparison):
         key = (cell.dataset, cell.ways, cell.shots)
         first = seen.setdefault(key, cell)
         if cell.tasks_fingerprint != first.tasks_fingerprint:
-            raise RuntimeError(f"{cell.run} and {first.run} were scored on different {cell.ways}-way {cell.shots}-shot "
-                               f"tasks of {cell.dataset}: the comparison would not be fair")
+            raise RuntimeError(
+                f"{cell.run} and {first.run} were scored on different {cell.ways}-way {cell.shots}-shot "
+                f"tasks of {cell.dataset}: the comparison would not be fair"
+            )
 
 
 class TimedLearner:
@@ -235,9 +278,9 @@ def _synchronise(device: torch.device):
 
 MEMORY_NOTE = {
     "cuda": "peak CUDA memory allocated during the evaluation, above what was allocated before it "
-            "(torch.cuda.max_memory_allocated)",
+    "(torch.cuda.max_memory_allocated)",
     "cpu": "peak resident set size of the process during the evaluation, above its value before it (after glibc's "
-           "malloc_trim), sampled every 2 ms from /proc/self/statm (coarse: a few MB)",
+    "malloc_trim), sampled every 2 ms from /proc/self/statm (coarse: a few MB)",
 }
 
 
@@ -266,21 +309,19 @@ class PeakMemory:
 
     def __exit__(self, *error):
         if self.device.type == "cuda":
-            self.peak_mb = (torch.cuda.max_memory_allocated(self.device) - self.start) / 2 ** 20
+            self.peak_mb = (torch.cuda.max_memory_allocated(self.device) - self.start) / 2**20
         elif hasattr(self, "sampler"):
             self.stop.set()
             self.sampler.join()
-            self.peak_mb = (max(self.peak, _resident_bytes()) - self.start) / 2 ** 20
+            self.peak_mb = (max(self.peak, _resident_bytes()) - self.start) / 2**20
         return False
 
 
 def _return_free_memory():
     """Hand the C allocator's free memory back to the system (glibc's malloc_trim), so that memory a block reuses
     shows as growth of the resident set rather than hiding in what earlier blocks freed."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _resident_bytes() -> int | None:
@@ -292,12 +333,16 @@ def _resident_bytes() -> int | None:
 
 
 def hardware(device: torch.device) -> str:
-    where = (torch.cuda.get_device_name(device) if device.type == "cuda"
-             else f"{platform.machine()} CPU, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads")
+    where = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"{platform.machine()} CPU, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+    )
     return f"{where}; torch {torch.__version__}, python {platform.python_version()}"
 
 
 # ---- the table ----------------------------------------------------------------------------------------------
+
 
 def _cell_text(cell: Cell) -> list[str]:
     if cell.skipped:
@@ -307,26 +352,35 @@ def _cell_text(cell: Cell) -> list[str]:
 
 def markdown_table(comparison: Comparison) -> str:
     """The comparison as markdown: one table per dataset, a row per run and setting."""
-    lines = [f"Protocol: {comparison.split} split, {comparison.queries} queries per class, {comparison.episodes} "
-             f"tasks, seed {comparison.seed}, identical tasks for every method (checked by fingerprint); "
-             f"accuracy in % with its 95% CI.  ",
-             f"Evaluated on: {comparison.hardware} ({comparison.device}).  ",
-             f"Adaptation time: median per task of adapt + scoring the queries. Peak memory: {comparison.memory}. "
-             f"Meta-training time: as recorded in each run's history, on the machine and load it was trained on.  "]
+    lines = [
+        f"Protocol: {comparison.split} split, {comparison.queries} queries per class, {comparison.episodes} "
+        f"tasks, seed {comparison.seed}, identical tasks for every method (checked by fingerprint); "
+        f"accuracy in % with its 95% CI.  ",
+        f"Evaluated on: {comparison.hardware} ({comparison.device}).  ",
+        f"Adaptation time: median per task of adapt + scoring the queries. Peak memory: {comparison.memory}. "
+        f"Meta-training time: as recorded in each run's history, on the machine and load it was trained on.  ",
+    ]
     if comparison.command:
         lines.append(f"Command: `{comparison.command}`  ")
     if comparison.note:
         lines.append(f"Note: {comparison.note}  ")
     for dataset in dict.fromkeys(cell.dataset for cell in comparison.cells):
-        lines += ["", f"## {dataset}", "",
-                  "| run | method | meta-training | setting | accuracy (%) | adaptation (ms/task) | peak memory (MB) |",
-                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            "",
+            f"## {dataset}",
+            "",
+            "| run | method | meta-training | setting | accuracy (%) | adaptation (ms/task) | peak memory (MB) |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
         for cell in comparison.cells:
             if cell.dataset != dataset:
                 continue
             training = f"{cell.training_steps} steps, {cell.training_seconds:.0f} s"
-            lines.append(f"| {cell.run} | {cell.method} | {training} | {cell.ways}-way {cell.shots}-shot | "
-                         + " | ".join(_cell_text(cell)) + " |")
+            lines.append(
+                f"| {cell.run} | {cell.method} | {training} | {cell.ways}-way {cell.shots}-shot | "
+                + " | ".join(_cell_text(cell))
+                + " |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -366,20 +420,30 @@ def merge_comparisons(comparisons) -> Comparison:
     for other in comparisons[1:]:
         for name in ("episodes", "queries", "seed", "split", "device"):
             if getattr(other, name) != getattr(first, name):
-                raise ValueError(f"these comparisons used different protocols: {name} is {getattr(first, name)!r} "
-                                 f"in one and {getattr(other, name)!r} in another; merge only tables made alike")
-    merged = Comparison(episodes=first.episodes, queries=first.queries, seed=first.seed, split=first.split,
-                        device=first.device, memory=first.memory,
-                        hardware="; ".join(dict.fromkeys(part.hardware for part in comparisons if part.hardware)),
-                        command="; ".join(dict.fromkeys(part.command for part in comparisons if part.command)),
-                        note=" ".join(dict.fromkeys(part.note for part in comparisons if part.note)))
+                raise ValueError(
+                    f"these comparisons used different protocols: {name} is {getattr(first, name)!r} "
+                    f"in one and {getattr(other, name)!r} in another; merge only tables made alike"
+                )
+    merged = Comparison(
+        episodes=first.episodes,
+        queries=first.queries,
+        seed=first.seed,
+        split=first.split,
+        device=first.device,
+        memory=first.memory,
+        hardware="; ".join(dict.fromkeys(part.hardware for part in comparisons if part.hardware)),
+        command="; ".join(dict.fromkeys(part.command for part in comparisons if part.command)),
+        note=" ".join(dict.fromkeys(part.note for part in comparisons if part.note)),
+    )
     seen = set()
     for part in comparisons:
         for cell in part.cells:
             key = (cell.dataset, cell.run, cell.ways, cell.shots)
             if key in seen:
-                raise ValueError(f"run {cell.run!r} of {cell.dataset} appears in two of these comparisons at "
-                                 f"{cell.ways}-way {cell.shots}-shot: merge tables of different runs")
+                raise ValueError(
+                    f"run {cell.run!r} of {cell.dataset} appears in two of these comparisons at "
+                    f"{cell.ways}-way {cell.shots}-shot: merge tables of different runs"
+                )
             seen.add(key)
             merged.cells.append(cell)
     check_same_tasks(merged)

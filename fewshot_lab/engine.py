@@ -11,6 +11,7 @@ on meta-validation: the val classes join the train classes, nothing is validated
 With `out`, the latest and the best checkpoints are written there atomically, and `resume=True` continues a
 stopped run to the same result an uninterrupted run would have reached (same steps, same tasks, same weights).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,11 +26,10 @@ import torch
 from tqdm.auto import tqdm
 
 from fewshot_lab.backbones import PRECISIONS, Backbone
+from fewshot_lab.checkpoints import RUN_FILES, clear_run, load_checkpoint, refuse_taken_folder, save_checkpoint
 from fewshot_lab.data import make_sampler
 from fewshot_lab.data.augment import Augmentation
 from fewshot_lab.data.tasks import check_seed
-from fewshot_lab.checkpoints import (RUN_FILES, clear_run, load_checkpoint, refuse_taken_folder,
-                                     save_checkpoint)
 from fewshot_lab.paths import remove_stale_temporaries
 
 SCHEDULES = ("constant", "cosine")
@@ -42,9 +42,11 @@ class SettingsDiffer(ValueError):
     def __init__(self, folder: Path, differences: list[tuple[str, object, object]]):
         self.folder, self.differences = folder, differences
         listed = "; ".join(f"{name}={given!r} (the run has {saved!r})" for name, given, saved in differences)
-        super().__init__(f"the run in {str(folder)!r} was started with other settings, and resume continues it "
-                         f"unchanged: {listed}. Resume with the run's settings (only steps and max_minutes may "
-                         f"change), or start a new run with replace=True or another out folder")
+        super().__init__(
+            f"the run in {str(folder)!r} was started with other settings, and resume continues it "
+            f"unchanged: {listed}. Resume with the run's settings (only steps and max_minutes may "
+            f"change), or start a new run with replace=True or another out folder"
+        )
 
 
 @dataclass
@@ -101,18 +103,22 @@ class TrainingPlan:
             raise ValueError("meta_batch, val_every and val_episodes must be positive integers")
         check_seed(self.seed)
         if self.queries < 1:
-            raise ValueError(f"queries must be at least 1: the training loss is measured on each task's queries, "
-                             f"got {self.queries}")
+            raise ValueError(
+                f"queries must be at least 1: the training loss is measured on each task's queries, got {self.queries}"
+            )
         for name in ("lr", "weight_decay"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
                 raise ValueError(f"{name} must be a finite number of at least 0, got {getattr(self, name)}")
 
-    def differences(self, saved: "TrainingPlan") -> list[tuple[str, object, object]]:
+    def differences(self, saved: TrainingPlan) -> list[tuple[str, object, object]]:
         """(setting, value here, value in `saved`) for every setting a resumed run may not change: all but the
         budget (steps, max_minutes), which a resumed run may extend."""
         ours, theirs = asdict(self), asdict(saved)
-        return [(name, ours[name], theirs[name]) for name in ours
-                if name not in ("steps", "max_minutes") and ours[name] != theirs[name]]
+        return [
+            (name, ours[name], theirs[name])
+            for name in ours
+            if name not in ("steps", "max_minutes") and ours[name] != theirs[name]
+        ]
 
     def progress(self, step: int, seconds: float) -> float:
         """How far through the run we are, in [0, 1]: by steps, by time, whichever is further."""
@@ -129,12 +135,32 @@ class TrainingPlan:
         return self.lr
 
 
-def meta_train(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int = 15, meta_batch: int = 1,
-               steps: int | None = 1000, max_minutes: float | None = None, lr: float = 1e-3,
-               weight_decay: float = 0.0, schedule: str = "cosine", val_every: int = 250, val_episodes: int = 100,
-               val_ways: int | None = None, seed: int = 0, augment: Augmentation | None = None, out=None,
-               resume: bool = False, progress: bool = True, device=None, final: bool = False,
-               precision: str = "fp32", replace: bool = False) -> History:
+def meta_train(
+    learner,
+    dataset,
+    *,
+    ways: int = 5,
+    shots: int = 1,
+    queries: int = 15,
+    meta_batch: int = 1,
+    steps: int | None = 1000,
+    max_minutes: float | None = None,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    schedule: str = "cosine",
+    val_every: int = 250,
+    val_episodes: int = 100,
+    val_ways: int | None = None,
+    seed: int = 0,
+    augment: Augmentation | None = None,
+    out=None,
+    resume: bool = False,
+    progress: bool = True,
+    device=None,
+    final: bool = False,
+    precision: str = "fp32",
+    replace: bool = False,
+) -> History:
     """Meta-train `learner` on the train split of `dataset`; returns the History and leaves the best weights loaded.
 
     Validation scores learner.validation_score on the val split with `val_ways` ways (default: `ways`) and the
@@ -152,35 +178,58 @@ def meta_train(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int 
     out = Path(out) if out is not None else None
     if out is not None:
         if resume and replace:
-            raise ValueError("resume=True continues the run in out; replace=True deletes it to start a new one: "
-                             "give one of them")
+            raise ValueError(
+                "resume=True continues the run in out; replace=True deletes it to start a new one: give one of them"
+            )
         if not (resume or replace):
             refuse_taken_folder(out, "resume=True", "replace=True")
-    plan = TrainingPlan(ways, shots, queries, meta_batch, steps, max_minutes, lr, weight_decay, schedule, val_every,
-                        val_episodes, val_ways, seed, asdict(augment) if augment is not None else None, final,
-                        precision)
+    plan = TrainingPlan(
+        ways,
+        shots,
+        queries,
+        meta_batch,
+        steps,
+        max_minutes,
+        lr,
+        weight_decay,
+        schedule,
+        val_every,
+        val_episodes,
+        val_ways,
+        seed,
+        asdict(augment) if augment is not None else None,
+        final,
+        precision,
+    )
     plan.check()
     if precision != "fp32" and not backbones_of(learner):
-        raise ValueError(f"precision={precision!r} lowers the precision of a conv or mlp backbone, and this "
-                         f"{learner.method} learner has none; train it with precision='fp32'")
+        raise ValueError(
+            f"precision={precision!r} lowers the precision of a conv or mlp backbone, and this "
+            f"{learner.method} learner has none; train it with precision='fp32'"
+        )
     learned_from = training_data(dataset, augment, final)  # refuses a final run of a dataset with no val classes
     if not final:
-        make_sampler(dataset, "val", ways=val_ways or ways, shots=shots, queries=queries)  # refuse impossible validation now
+        make_sampler(
+            dataset, "val", ways=val_ways or ways, shots=shots, queries=queries
+        )  # refuse impossible validation now
     if out is not None:
         learner.config()  # refuse, before training, a learner that cannot be saved
     device = torch.device(device) if device is not None else default_device()
     learner.to(device)
     torch.manual_seed(seed)
-    stream = learner.training_stream(learned_from, ways=ways, shots=shots, queries=queries, meta_batch=meta_batch,
-                                     seed=seed)
+    stream = learner.training_stream(
+        learned_from, ways=ways, shots=shots, queries=queries, meta_batch=meta_batch, seed=seed
+    )
     if augment is not None:
         stream = augment.wrap(stream, seed)
     optimizer = torch.optim.Adam(learner.parameters(), lr=lr, weight_decay=weight_decay)
     history, best_state, step, run_id = History(), None, 0, uuid.uuid4().hex
     if resume:
         if out is None or not (out / "last.pt").exists():
-            raise FileNotFoundError(f"resume=True needs a checkpoint {out / 'last.pt' if out else 'in out'}; "
-                                    f"start without resume to train from scratch")
+            raise FileNotFoundError(
+                f"resume=True needs a checkpoint {out / 'last.pt' if out else 'in out'}; "
+                f"start without resume to train from scratch"
+            )
         step, history, best_state, run_id = _restore(out / "last.pt", learner, optimizer, stream, dataset, plan)
     if out is not None:  # every check has passed: now the folder may change
         if replace:
@@ -227,8 +276,10 @@ def training_data(dataset, augment: Augmentation | None = None, final: bool = Fa
     run), enlarged by `augment` (e.g. rotated copies as new classes)."""
     if final:
         if not hasattr(dataset, "train_with_val"):
-            raise ValueError(f"final training moves the val classes of a class-split dataset into training; "
-                             f"{getattr(dataset, 'name', 'this dataset')} has no val classes to move")
+            raise ValueError(
+                f"final training moves the val classes of a class-split dataset into training; "
+                f"{getattr(dataset, 'name', 'this dataset')} has no val classes to move"
+            )
         dataset = dataset.train_with_val()
     return augment.training_dataset(dataset) if augment is not None else dataset
 
@@ -246,8 +297,13 @@ class _Run:
     def loop(self, step: int, progress: bool) -> History:
         plan, history, learner = self.plan, self.history, self.learner
         started = time.perf_counter() - history.seconds
-        bar = tqdm(total=plan.steps, initial=step, disable=not progress, desc=f"meta-training {learner.method}",
-                   mininterval=0.5)
+        bar = tqdm(
+            total=plan.steps,
+            initial=step,
+            disable=not progress,
+            desc=f"meta-training {learner.method}",
+            mininterval=0.5,
+        )
         learner.train()
         self.after_step = (self.stream.state_dict(), torch.get_rng_state())  # random state after the last step
         try:
@@ -269,16 +325,20 @@ class _Run:
                 history.loss.append(loss.item())
                 history.accuracy.append(accuracy)
                 if not math.isfinite(history.loss[-1]):  # nothing saved from here on: the checkpoints stay sound
-                    raise ValueError(f"the training loss became {history.loss[-1]} at step {step}: the run diverged "
-                                     f"(a learning rate too high?); its checkpoints, if any, hold the last step "
-                                     f"saved before it")
+                    raise ValueError(
+                        f"the training loss became {history.loss[-1]} at step {step}: the run diverged "
+                        f"(a learning rate too high?); its checkpoints, if any, hold the last step "
+                        f"saved before it"
+                    )
                 bar.update()
                 if step % plan.val_every == 0:  # a final run validates nothing, but still saves its progress
                     if not plan.final:
                         self.validate(step)
                         value = history.val_accuracy[-1]
-                        bar.set_postfix(loss=f"{loss.item():.3f}",
-                                        val=f"{value:.3f}" if math.isnan(accuracy) else f"{100 * value:.1f}%")
+                        bar.set_postfix(
+                            loss=f"{loss.item():.3f}",
+                            val=f"{value:.3f}" if math.isnan(accuracy) else f"{100 * value:.1f}%",
+                        )
                     history.seconds = time.perf_counter() - started
                     self.save(step, "last.pt")
         except KeyboardInterrupt:  # a lecturer may stop early: keep what was learned, resumable from this step
@@ -299,13 +359,23 @@ class _Run:
 
     def validate(self, step: int):
         plan, history = self.plan, self.history
-        result = self.learner.validation_score(self.dataset, ways=plan.val_ways or plan.ways, shots=plan.shots,
-                                               queries=plan.queries, episodes=plan.val_episodes, seed=plan.seed)
+        result = self.learner.validation_score(
+            self.dataset,
+            ways=plan.val_ways or plan.ways,
+            shots=plan.shots,
+            queries=plan.queries,
+            episodes=plan.val_episodes,
+            seed=plan.seed,
+        )
         self.learner.train()
         history.val_step.append(step)
         history.val_accuracy.append(result.mean)
         history.val_ci95.append(result.ci95)
-        improved = result.mean < history.best_val_accuracy if result.metric == "mse" else result.mean > history.best_val_accuracy
+        improved = (
+            result.mean < history.best_val_accuracy
+            if result.metric == "mse"
+            else result.mean > history.best_val_accuracy
+        )
         if history.best_step < 0 or improved:
             history.best_step, history.best_val_accuracy = step, result.mean
             self.best_state = copy.deepcopy(self.learner.state_dict())
@@ -314,16 +384,22 @@ class _Run:
     def save(self, step: int, name: str, weights=None):
         if self.out is None:
             return
-        save_checkpoint(self.out / name, self.learner, self.dataset, weights=weights, training={
-            "run": self.run_id,
-            "step": step,
-            "plan": asdict(self.plan),
-            "history": self.history.to_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "sampler": self.stream.state_dict(),
-            "torch_rng": torch.get_rng_state(),
-            "best_state": self.best_state,
-        })
+        save_checkpoint(
+            self.out / name,
+            self.learner,
+            self.dataset,
+            weights=weights,
+            training={
+                "run": self.run_id,
+                "step": step,
+                "plan": asdict(self.plan),
+                "history": self.history.to_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "sampler": self.stream.state_dict(),
+                "torch_rng": torch.get_rng_state(),
+                "best_state": self.best_state,
+            },
+        )
 
 
 def _restore(path: Path, learner, optimizer, stream, dataset, plan: TrainingPlan):

@@ -4,6 +4,7 @@ A learner is scored on a fixed, seeded set of tasks from one meta-split (the tes
 mean accuracy over 600 tasks (mean squared error for regression) with a 95% confidence interval,
 1.96 * std / sqrt(tasks), as the papers report it (../shared/docs/REFERENCES.md).
 """
+
 from __future__ import annotations
 
 import math
@@ -19,9 +20,9 @@ from fewshot_lab.learner import evaluation_mode, task_scores
 
 @dataclass
 class Evaluation:
-    metric: str                # "accuracy" (a fraction in [0, 1]) or "mse"
+    metric: str  # "accuracy" (a fraction in [0, 1]) or "mse"
     mean: float
-    ci95: float                # half-width of the 95% confidence interval of the mean
+    ci95: float  # half-width of the 95% confidence interval of the mean
     values: np.ndarray = field(repr=False)  # [episodes], one value per task
     dataset: str = ""
     split: str = "test"
@@ -36,7 +37,10 @@ class Evaluation:
     def protocol(self) -> str:
         shape = f"{self.shots}-shot" if self.ways is None else f"{self.ways}-way {self.shots}-shot"
         where = ", within alphabet" if self.within_alphabet else ""
-        return f"{shape}, {self.queries} queries, {self.episodes} {self.split} tasks of {self.dataset}{where}, seed {self.seed}"
+        return (
+            f"{shape}, {self.queries} queries, {self.episodes} {self.split} tasks of {self.dataset}{where}, "
+            f"seed {self.seed}"
+        )
 
     def __str__(self) -> str:
         if self.metric == "accuracy":
@@ -65,9 +69,20 @@ def check_protocol(episodes: int, queries: int):
         raise ValueError(f"queries must be at least 1: a task is scored on its queries, got {queries!r}")
 
 
-def evaluate(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int = 15, episodes: int = 600,
-             split: str = "test", within_alphabet: bool = False, seed: int | None = 0, device=None,
-             progress: bool = False) -> Evaluation:
+def evaluate(
+    learner,
+    dataset,
+    *,
+    ways: int = 5,
+    shots: int = 1,
+    queries: int = 15,
+    episodes: int = 600,
+    split: str = "test",
+    within_alphabet: bool = False,
+    seed: int | None = 0,
+    device=None,
+    progress: bool = False,
+) -> Evaluation:
     """Score `learner` on `episodes` seeded tasks of `dataset` (same seed, same tasks, for every learner).
 
     `learner` follows the learner protocol (fewshot_lab.learner): learner.adapt(support_x, support_y)
@@ -76,23 +91,36 @@ def evaluate(learner, dataset, *, ways: int = 5, shots: int = 1, queries: int = 
     """
     check_protocol(episodes, queries)
     if not hasattr(learner, "adapt"):
-        raise TypeError(f"{type(learner).__name__} does not follow the learner protocol: it has no adapt(support_x, support_y)")
+        raise TypeError(
+            f"{type(learner).__name__} does not follow the learner protocol: it has no adapt(support_x, support_y)"
+        )
     regression = getattr(dataset, "is_regression", False)
-    sampler = make_sampler(dataset, split, ways=ways, shots=shots, queries=queries,
-                           within_alphabet=within_alphabet, seed=seed)
+    sampler = make_sampler(
+        dataset, split, ways=ways, shots=shots, queries=queries, within_alphabet=within_alphabet, seed=seed
+    )
     values = np.empty(episodes)
     with evaluation_mode(learner) as learner_device:
         device = torch.device(device) if device is not None else learner_device
-        for index, task in enumerate(tqdm(sampler.take(episodes), total=episodes, disable=not progress,
-                                          desc=f"evaluating on {split} tasks")):
+        for index, task in enumerate(
+            tqdm(sampler.take(episodes), total=episodes, disable=not progress, desc=f"evaluating on {split} tasks")
+        ):
             task = task.to(device)
             scores = task_scores(learner, task).detach()
             if regression:
                 values[index] = torch.mean((scores - task.query_y) ** 2).item()
             else:
                 values[index] = (scores.argmax(dim=-1) == task.query_y).float().mean().item()
-    return Evaluation("mse" if regression else "accuracy", float(values.mean()), confidence_interval(values), values,
-                      dataset=getattr(dataset, "name", type(dataset).__name__), split=split,
-                      ways=None if regression else ways, shots=shots, queries=queries, episodes=episodes,
-                      seed=seed, within_alphabet=within_alphabet)
-
+    return Evaluation(
+        "mse" if regression else "accuracy",
+        float(values.mean()),
+        confidence_interval(values),
+        values,
+        dataset=getattr(dataset, "name", type(dataset).__name__),
+        split=split,
+        ways=None if regression else ways,
+        shots=shots,
+        queries=queries,
+        episodes=episodes,
+        seed=seed,
+        within_alphabet=within_alphabet,
+    )

@@ -14,6 +14,7 @@ The book sorts meta-learning by what is shared across tasks and what each task l
 FAMILIES maps every method of the package to its family. Every experiment takes a seed and a fixed number of
 steps, so a notebook prints the same numbers on every run.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,17 +30,57 @@ from fewshot_lab.evaluation import confidence_interval, evaluate
 
 # method -> (family, section of the book, what is meta-learned, what each task learns)
 FAMILIES = {
-    "knn": ("pretrained embedding (baseline)", "7.4", "an embedding, by ordinary classification", "nothing: nearest neighbour"),
-    "finetune": ("pretrained embedding (baseline)", "7.4", "an embedding, by ordinary classification", "a new head, by SGD"),
+    "knn": (
+        "pretrained embedding (baseline)",
+        "7.4",
+        "an embedding, by ordinary classification",
+        "nothing: nearest neighbour",
+    ),
+    "finetune": (
+        "pretrained embedding (baseline)",
+        "7.4",
+        "an embedding, by ordinary classification",
+        "a new head, by SGD",
+    ),
     "protonet": ("metric learning", "7.5", "an embedding", "class prototypes (means)"),
-    "matching": ("metric learning (attention)", "7.5", "an embedding (and context encoders)", "nothing: attention over the support set"),
+    "matching": (
+        "metric learning (attention)",
+        "7.5",
+        "an embedding (and context encoders)",
+        "nothing: attention over the support set",
+    ),
     "mann": ("memory (model-based)", "7.6", "a controller and its memory access", "the contents of an external memory"),
     "lstm": ("memory (model-based)", "7.6", "a recurrent network", "its hidden state"),
-    "metalstm": ("learned optimizer", "7.7", "an update rule (LSTM) and the initial weights", "weights, by the learned rule"),
-    "maml": ("learned initialisation: partition, all weights adapt", "7.8", "the initial weights", "every weight, by SGD"),
-    "fomaml": ("learned initialisation: partition, all weights adapt", "7.8", "the initial weights (first order)", "every weight, by SGD"),
-    "anil": ("learned initialisation: partition, head adapts", "7.8", "the body and the head's initial weights", "the head only, by SGD"),
-    "metasgd": ("learned constraint: preconditioned gradients", "7.8", "initial weights and a step size per weight", "every weight, by the learned steps"),
+    "metalstm": (
+        "learned optimizer",
+        "7.7",
+        "an update rule (LSTM) and the initial weights",
+        "weights, by the learned rule",
+    ),
+    "maml": (
+        "learned initialisation: partition, all weights adapt",
+        "7.8",
+        "the initial weights",
+        "every weight, by SGD",
+    ),
+    "fomaml": (
+        "learned initialisation: partition, all weights adapt",
+        "7.8",
+        "the initial weights (first order)",
+        "every weight, by SGD",
+    ),
+    "anil": (
+        "learned initialisation: partition, head adapts",
+        "7.8",
+        "the body and the head's initial weights",
+        "the head only, by SGD",
+    ),
+    "metasgd": (
+        "learned constraint: preconditioned gradients",
+        "7.8",
+        "initial weights and a step size per weight",
+        "every weight, by the learned steps",
+    ),
     "reptile": ("learned initialisation (no meta-gradient)", "7.8", "the initial weights", "every weight, by SGD"),
 }
 
@@ -47,6 +88,7 @@ FAMILIES = {
 def family_table() -> str:
     """FAMILIES as a plain-text table, one row per method of fewshot_lab.methods.METHODS."""
     from fewshot_lab.methods import METHODS
+
     missing = sorted(set(METHODS) - set(FAMILIES))
     if missing:
         raise KeyError(f"no family recorded for {', '.join(missing)}: add them to fewshot_lab.families.FAMILIES")
@@ -69,6 +111,7 @@ DIAL = {  # label -> (method, options): the dial of what the inner loop adapts
 def sinusoid_learner(method: str, inner_lr: float = 0.01, **options):
     """A MAML-family learner for sine waves: the paper's MLP (two hidden layers of 40) and a 1-output head."""
     from fewshot_lab.methods import build_learner
+
     return build_learner(method, backbone="mlp", in_channels=1, image_size=1, ways=1, inner_lr=inner_lr, **options)
 
 
@@ -80,18 +123,31 @@ def parameter_partition(learner) -> dict:
     return {"adapted per task": adapted, "shared by every task": total - adapted}
 
 
-def dial_experiment(steps: int = 1000, shots: int = 5, episodes: int = 100, meta_batch: int = 5, seed: int = 0,
-                    settings: dict = DIAL) -> dict:
+def dial_experiment(
+    steps: int = 1000, shots: int = 5, episodes: int = 100, meta_batch: int = 5, seed: int = 0, settings: dict = DIAL
+) -> dict:
     """Meta-train one sine-wave learner per setting of the dial for `steps` steps (same seed, same tasks), and
     score each on the same `episodes` test waves after one adaptation step. Returns {label: (learner, Evaluation)}."""
     from fewshot_lab.engine import meta_train
+
     sinusoid = SinusoidFamily()
     results = {}
     for label, (method, options) in settings.items():
         torch.manual_seed(seed)
         learner = sinusoid_learner(method, **options)
-        meta_train(learner, sinusoid, shots=shots, queries=shots, meta_batch=meta_batch, steps=steps,
-                   val_every=steps, val_episodes=20, seed=seed, progress=False, device="cpu")
+        meta_train(
+            learner,
+            sinusoid,
+            shots=shots,
+            queries=shots,
+            meta_batch=meta_batch,
+            steps=steps,
+            val_every=steps,
+            val_episodes=20,
+            seed=seed,
+            progress=False,
+            device="cpu",
+        )
         results[label] = (learner, evaluate(learner, sinusoid, shots=shots, queries=25, episodes=episodes, seed=seed))
     return results
 
@@ -119,13 +175,14 @@ def plot_dial(results: dict):
 
 # ---- (b) a learned constraint: preconditioned gradient steps ------------------------------------------------
 
+
 def plot_step_sizes(metasgd):
     """Meta-SGD's learned step size alpha of every weight, one strip per parameter tensor, against the
     starting value inner_lr: one rule for how every task's gradient is scaled, learned once for all tasks."""
     names = list(metasgd.fast_parameters())
     figure, ax = plt.subplots(figsize=(8, 3.2))
     rng = np.random.default_rng(0)
-    for position, (name, alpha) in enumerate(zip(names, metasgd.alpha)):
+    for position, alpha in enumerate(metasgd.alpha):
         values = alpha.detach().flatten().numpy()
         ax.scatter(position + rng.uniform(-0.25, 0.25, len(values)), values, s=6, alpha=0.5)
     ax.axhline(metasgd.inner_lr, color="black", ls="--", lw=1, label=f"start: inner_lr = {metasgd.inner_lr:g}")
@@ -139,12 +196,13 @@ def plot_step_sizes(metasgd):
 
 # ---- (c) sequential or parallel, shared inputs or shared targets: several tasks in one network ------------------
 
+
 @dataclass
 class RegressionTask:
     """A few training points of a 1-d function and a dense grid to measure the error on."""
 
-    x: torch.Tensor       # [points, 1]
-    y: torch.Tensor       # [points, 1]
+    x: torch.Tensor  # [points, 1]
+    y: torch.Tensor  # [points, 1]
     grid_x: torch.Tensor  # [200, 1]
     grid_y: torch.Tensor  # [200, 1]
 
@@ -199,30 +257,46 @@ class MultiTaskNetwork(nn.Module):
         if unknown:
             raise ValueError(f"shared parts are among encoder, body and head; got {sorted(unknown)}")
         self.shared = tuple(shared)
-        makers = {"encoder": _identity_encoder,
-                  "body": lambda: nn.Sequential(nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU()),
-                  "head": lambda: nn.Linear(hidden, 1)}
-        self.parts = nn.ModuleDict({name: nn.ModuleList(make() for _ in range(1 if name in shared else tasks))
-                                    for name, make in makers.items()})
+        makers = {
+            "encoder": _identity_encoder,
+            "body": lambda: nn.Sequential(nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU()),
+            "head": lambda: nn.Linear(hidden, 1),
+        }
+        self.parts = nn.ModuleDict(
+            {
+                name: nn.ModuleList(make() for _ in range(1 if name in shared else tasks))
+                for name, make in makers.items()
+            }
+        )
 
     def part(self, name: str, task: int) -> nn.Module:
         return self.parts[name][0 if name in self.shared else task]
 
     def forward(self, x: torch.Tensor, task: int) -> torch.Tensor:
-        encoded = self.part("encoder", task)(x)       # [points, 1]
-        features = self.part("body", task)(encoded)   # [points, hidden]
-        return self.part("head", task)(features)      # [points, 1]
+        encoded = self.part("encoder", task)(x)  # [points, 1]
+        features = self.part("body", task)(encoded)  # [points, hidden]
+        return self.part("head", task)(features)  # [points, 1]
 
 
 def grid_errors(network: MultiTaskNetwork, tasks: list[RegressionTask]) -> np.ndarray:
     """[tasks] mean squared error of the network on each task's dense grid."""
     with torch.no_grad():
-        return np.array([nn.functional.mse_loss(network(task.grid_x, index), task.grid_y).item()
-                         for index, task in enumerate(tasks)])
+        return np.array(
+            [
+                nn.functional.mse_loss(network(task.grid_x, index), task.grid_y).item()
+                for index, task in enumerate(tasks)
+            ]
+        )
 
 
-def fit_multitask(network: MultiTaskNetwork, tasks: list[RegressionTask], steps: int = 300, order: str = "parallel",
-                  lr: float = 0.01, record_every: int = 10) -> np.ndarray:
+def fit_multitask(
+    network: MultiTaskNetwork,
+    tasks: list[RegressionTask],
+    steps: int = 300,
+    order: str = "parallel",
+    lr: float = 0.01,
+    record_every: int = 10,
+) -> np.ndarray:
     """Train `network` on `tasks` with Adam for `steps` steps in all: "parallel" minimises the sum of every
     task's loss at each step; "sequential" spends steps / len(tasks) steps on each task in turn, never
     returning to it. Returns the grid errors [records, tasks], recorded every `record_every` steps."""
@@ -271,7 +345,9 @@ def sharing_experiment(count: int = 6, points: int = 8, steps: int = 600, seeds=
                 tasks = make(count, points, seed)
                 torch.manual_seed(seed)
                 network = MultiTaskNetwork(count, shared)
-                results[kind, arrangement].append(float(fit_multitask(network, tasks, steps, record_every=steps)[-1].mean()))
+                results[kind, arrangement].append(
+                    float(fit_multitask(network, tasks, steps, record_every=steps)[-1].mean())
+                )
     return results
 
 
@@ -286,12 +362,15 @@ def sharing_table(results: dict) -> str:
         return f"{np.median(values):.2f} ({min(values):.2f} to {max(values):.2f})"
 
     lines = [" " * width + "  " + "  ".join(f"{kind:>24}" for kind in kinds)]
-    lines += [f"{arrangement:<{width}}  " + "  ".join(f"{cell(results[kind, arrangement]):>24}" for kind in kinds)
-              for arrangement in arrangements]
+    lines += [
+        f"{arrangement:<{width}}  " + "  ".join(f"{cell(results[kind, arrangement]):>24}" for kind in kinds)
+        for arrangement in arrangements
+    ]
     return "\n".join(lines)
 
 
 # ---- (c) tasks weighted by their similarity to a new task -------------------------------------------------------
+
 
 def similarity_weights(source_errors: torch.Tensor, temperature: float) -> torch.Tensor:
     """softmax(-error / temperature) over the source tasks: a source task that fits the new task's support set
@@ -299,8 +378,9 @@ def similarity_weights(source_errors: torch.Tensor, temperature: float) -> torch
     return torch.softmax(-source_errors / temperature, dim=-1)
 
 
-def similarity_weighting(sources: int = 20, shots: int = 5, episodes: int = 100, temperatures=(math.inf, 1.0, 1e-6),
-                         seed: int = 0) -> dict:
+def similarity_weighting(
+    sources: int = 20, shots: int = 5, episodes: int = 100, temperatures=(math.inf, 1.0, 1e-6), seed: int = 0
+) -> dict:
     """Predict a new sine wave from `shots` points with no training at all, as the similarity-weighted mean of
     `sources` known waves (meta-train tasks). Returns {temperature: (mean test error, 95% CI)} over the same
     `episodes` test waves: inf weights every source task alike, a small temperature trusts the nearest."""
@@ -311,19 +391,24 @@ def similarity_weighting(sources: int = 20, shots: int = 5, episodes: int = 100,
         for temperature in temperatures:
             prediction, _ = weighted_prediction(family, source_waves, task, temperature)
             errors[temperature].append(torch.mean((prediction - task.query_y) ** 2).item())
-    return {temperature: (float(np.mean(values)), confidence_interval(values)) for temperature, values in errors.items()}
+    return {
+        temperature: (float(np.mean(values)), confidence_interval(values)) for temperature, values in errors.items()
+    }
 
 
 def _source_waves(family: SinusoidFamily, sources: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """(amplitude, phase) of `sources` meta-train waves."""
-    return [(task.amplitude, task.phase) for task in family.sampler("train", shots=1, queries=0, seed=seed).take(sources)]
+    return [
+        (task.amplitude, task.phase) for task in family.sampler("train", shots=1, queries=0, seed=seed).take(sources)
+    ]
 
 
 def weighted_prediction(family, source_waves, task, temperature: float, x: torch.Tensor | None = None):
     """(prediction at x (default: the task's queries), weights [sources]) of the similarity-weighted mean."""
     x = task.query_x if x is None else x
-    support_errors = torch.stack([torch.mean((family.wave(task.support_x, a, p) - task.support_y) ** 2)
-                                  for a, p in source_waves])  # [sources]
+    support_errors = torch.stack(
+        [torch.mean((family.wave(task.support_x, a, p) - task.support_y) ** 2) for a, p in source_waves]
+    )  # [sources]
     weights = similarity_weights(support_errors, temperature)
     curves = torch.stack([family.wave(x, a, p) for a, p in source_waves])  # [sources, points, 1]
     return (weights[:, None, None] * curves).sum(0), weights

@@ -30,8 +30,10 @@ minibatches of 128) on flattened 28x28 glyphs characters instead of MNIST, which
 each optimizee is a 10-way classification of characters drawn from one meta-split of glyphs, so the
 held-out problems are characters of alphabets the optimizer never saw.
 """
+
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -105,7 +107,7 @@ class Quadratics:
     def loss(self, parameters: torch.Tensor, step: int) -> torch.Tensor:
         """f(theta) of every instance [instances] (the same at every step)."""
         residual = torch.einsum("nij,nj->ni", self.W, parameters) - self.y  # [instances, dims]
-        return (residual ** 2).sum(-1)
+        return (residual**2).sum(-1)
 
 
 class CharacterMLP:
@@ -118,8 +120,16 @@ class CharacterMLP:
     The weights theta_0 are the network's default initialisation, seeded by `seed`.
     """
 
-    def __init__(self, dataset, split: str = "train", classes: int = 10, hidden: tuple[int, ...] = (20,),
-                 activation: str = "sigmoid", batch_size: int = 128, seed: int = 0):
+    def __init__(
+        self,
+        dataset,
+        split: str = "train",
+        classes: int = 10,
+        hidden: tuple[int, ...] = (20,),
+        activation: str = "sigmoid",
+        batch_size: int = 128,
+        seed: int = 0,
+    ):
         if activation not in ("sigmoid", "relu"):
             raise ValueError(f"activation must be 'sigmoid' or 'relu', got {activation!r}")
         dataset.check_split(split)
@@ -135,7 +145,7 @@ class CharacterMLP:
         layers = []
         with torch.random.fork_rng():  # seeded initialisation that leaves the global random state alone
             torch.manual_seed(seed)
-            for width_in, width_out in zip(widths, widths[1:]):
+            for width_in, width_out in itertools.pairwise(widths):
                 layers += [nn.Linear(width_in, width_out), nn.Sigmoid() if activation == "sigmoid" else nn.ReLU()]
             self.network = nn.Sequential(*layers, nn.Linear(widths[-1], classes))
         self.shapes = {name: weight.shape for name, weight in self.network.named_parameters()}
@@ -150,7 +160,9 @@ class CharacterMLP:
     def weights(self, parameters: torch.Tensor) -> dict[str, torch.Tensor]:
         """The flat vector [1, P] as the network's named weights."""
         sizes = [shape.numel() for shape in self.shapes.values()]
-        return {name: chunk.view(shape) for (name, shape), chunk in zip(self.shapes.items(), parameters[0].split(sizes))}
+        return {
+            name: chunk.view(shape) for (name, shape), chunk in zip(self.shapes.items(), parameters[0].split(sizes))
+        }
 
     def loss(self, parameters: torch.Tensor, step: int) -> torch.Tensor:
         """The cross-entropy of the minibatch of `step` [1]."""
@@ -198,7 +210,7 @@ def unroll(optimizer: LSTMOptimizer, optimizee, parameters: torch.Tensor, state,
     loss = optimizee.loss(parameters, first_step)  # [instances]
     for step in range(first_step, first_step + steps):
         # a constant for phi (the paper drops second derivatives); the graph stays for the meta-gradient
-        gradient, = torch.autograd.grad(loss.sum(), parameters, retain_graph=True)
+        (gradient,) = torch.autograd.grad(loss.sum(), parameters, retain_graph=True)
         update, state = optimizer(gradient.flatten(), state)  # [coordinates]
         parameters = parameters + update.view_as(parameters)
         loss = optimizee.loss(parameters, step + 1)
@@ -206,8 +218,16 @@ def unroll(optimizer: LSTMOptimizer, optimizee, parameters: torch.Tensor, state,
     return torch.stack(losses), parameters, state
 
 
-def train_optimizer(optimizer: LSTMOptimizer, make_optimizee, optimizees: int = 300, horizon: int = 100,
-                    unroll_steps: int = 20, lr: float = 1e-3, first_seed: int = 0, progress: bool = False) -> list[float]:
+def train_optimizer(
+    optimizer: LSTMOptimizer,
+    make_optimizee,
+    optimizees: int = 300,
+    horizon: int = 100,
+    unroll_steps: int = 20,
+    lr: float = 1e-3,
+    first_seed: int = 0,
+    progress: bool = False,
+) -> list[float]:
     """Meta-train `optimizer` on the optimizees make_optimizee(seed) for seeds first_seed, first_seed + 1, ...:
     each is optimised for `horizon` steps, cut into truncations of `unroll_steps`, and Adam (lr) takes one
     step on phi after each truncation, on the mean loss over its steps and instances.
@@ -215,7 +235,9 @@ def train_optimizer(optimizer: LSTMOptimizer, make_optimizee, optimizees: int = 
     Returns the meta-loss of every truncation. Seeds must stay below HELD_OUT_SEED.
     """
     if first_seed + optimizees > HELD_OUT_SEED:
-        raise ValueError(f"training seeds must stay below HELD_OUT_SEED ({HELD_OUT_SEED}), which held-out optimizees use")
+        raise ValueError(
+            f"training seeds must stay below HELD_OUT_SEED ({HELD_OUT_SEED}), which held-out optimizees use"
+        )
     if horizon % unroll_steps:
         raise ValueError(f"horizon ({horizon}) must be a multiple of unroll_steps ({unroll_steps})")
     meta_optimizer = torch.optim.Adam(optimizer.parameters(), lr=lr)
@@ -227,8 +249,9 @@ def train_optimizer(optimizer: LSTMOptimizer, make_optimizee, optimizees: int = 
         for first_step in range(0, horizon, unroll_steps):
             # truncation: theta and the LSTM state carry over, their history does not
             parameters = parameters.detach().requires_grad_()
-            losses, parameters, state = unroll(optimizer, optimizee, parameters, _detach(state), first_step,
-                                               unroll_steps)
+            losses, parameters, state = unroll(
+                optimizer, optimizee, parameters, _detach(state), first_step, unroll_steps
+            )
             meta_loss = losses.mean()
             meta_optimizer.zero_grad()
             meta_loss.backward()
@@ -258,8 +281,9 @@ def run_optimizer(optimizer, optimizee, steps: int = 100) -> torch.Tensor:
     return torch.stack(curve)
 
 
-def tune_learning_rate(name: str, make_optimizee, steps: int = 100, seeds=range(3),
-                       learning_rates=LEARNING_RATES) -> tuple[float, dict[float, float]]:
+def tune_learning_rate(
+    name: str, make_optimizee, steps: int = 100, seeds=range(3), learning_rates=LEARNING_RATES
+) -> tuple[float, dict[float, float]]:
     """The learning rate of baseline `name` with the lowest mean loss over `steps` steps (the learned optimizer's
     meta-objective), on the training optimizees make_optimizee(seed) for `seeds` (never held-out ones).
 

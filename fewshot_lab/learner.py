@@ -9,6 +9,7 @@ and a meta-training loop can differentiate through adaptation (as MAML needs). E
 a metric learner's adapt embeds the support set; a memory network's adapt reads the support set as a
 sequence into its memory; a learned optimizer's or MAML's adapt takes steps on the support loss.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -32,15 +33,20 @@ class Learner(nn.Module):
     def config(self) -> dict:
         """The arguments (plain values) that rebuild this learner by name: saved in checkpoints."""
         if self.saved_config is None:
-            raise ValueError(f"this {type(self).__name__} was built around a custom module, so it cannot be saved by "
-                             f"name; build it with fewshot_lab.methods.build_learner(method, backbone=...) instead")
+            raise ValueError(
+                f"this {type(self).__name__} was built around a custom module, so it cannot be saved by "
+                f"name; build it with fewshot_lab.methods.build_learner(method, backbone=...) instead"
+            )
         return dict(self.saved_config)
 
     def training_stream(self, dataset, ways: int, shots: int, queries: int, meta_batch: int, seed: int):
         """What meta-training draws from: meta-batches of episodes from the train split (episodic training)."""
         from fewshot_lab.data import make_sampler
         from fewshot_lab.data.tasks import MetaBatches
-        return MetaBatches(make_sampler(dataset, "train", ways=ways, shots=shots, queries=queries, seed=seed), meta_batch)
+
+        return MetaBatches(
+            make_sampler(dataset, "train", ways=ways, shots=shots, queries=queries, seed=seed), meta_batch
+        )
 
     def training_loss(self, batch) -> tuple[torch.Tensor, float]:
         """The mean query loss over a meta-batch of tasks, and the query accuracy (nan for regression)."""
@@ -74,8 +80,10 @@ class Learner(nn.Module):
         """What meta-training keeps the best weights by (an Evaluation; higher accuracy or lower mean squared error
         is better): by default the learner protocol on `episodes` seeded tasks of the val split."""
         from fewshot_lab.evaluation import evaluate
-        return evaluate(self, dataset, ways=ways, shots=shots, queries=queries, episodes=episodes, split="val",
-                        seed=seed)
+
+        return evaluate(
+            self, dataset, ways=ways, shots=shots, queries=queries, episodes=episodes, split="val", seed=seed
+        )
 
     def predict(self, support_x: torch.Tensor, support_y: torch.Tensor, query_x: torch.Tensor) -> torch.Tensor:
         """The predicted label of each query image."""

@@ -1,12 +1,13 @@
 """Where data is cached, and how files are written so that nothing half-written is ever left behind."""
+
 from __future__ import annotations
 
 import contextlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 TEMPORARY_SUFFIX = ".part"
 
@@ -32,8 +33,9 @@ def atomic_path(destination: str | os.PathLike) -> Iterator[Path]:
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(destination)
-    handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.{os.getpid()}-",
-                                         suffix=TEMPORARY_SUFFIX)
+    handle, temporary = tempfile.mkstemp(
+        dir=destination.parent, prefix=f".{destination.name}.{os.getpid()}-", suffix=TEMPORARY_SUFFIX
+    )
     os.close(handle)
     temporary = Path(temporary)
     try:
@@ -58,7 +60,7 @@ def remove_stale_temporaries(destination: str | os.PathLike) -> list[Path]:
         if not (name.startswith(prefix) and name.endswith(TEMPORARY_SUFFIX)) or not candidate.is_file():
             continue
         # mkstemp's random part has no dots or dashes: a longer name is another destination's temporary
-        match = re.fullmatch(r"(?:(\d+)-)?[a-z0-9_]+", name[len(prefix):-len(TEMPORARY_SUFFIX)])
+        match = re.fullmatch(r"(?:(\d+)-)?[a-z0-9_]+", name[len(prefix) : -len(TEMPORARY_SUFFIX)])
         if match is None or (match[1] is not None and _process_alive(int(match[1]))):
             continue
         candidate.unlink(missing_ok=True)

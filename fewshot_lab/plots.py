@@ -3,6 +3,7 @@ training runs, embeddings of unseen classes, attention and prototypes, and what 
 
 Every function draws into new matplotlib axes and returns the figure, so a notebook cell stays one line.
 """
+
 from __future__ import annotations
 
 import copy
@@ -11,9 +12,9 @@ import math
 import time
 
 import matplotlib.pyplot as plt
-from matplotlib import font_manager, ft2font
 import numpy as np
 import torch
+from matplotlib import font_manager, ft2font
 
 from fewshot_lab.data.dataset import FewShotDataset
 from fewshot_lab.learner import evaluation_mode, task_scores
@@ -40,7 +41,11 @@ def show_task(task, dataset: FewShotDataset | None = None, max_queries: int = 3,
     columns = shots + max(len(q) for q in queries)
     figure, axes = plt.subplots(ways, columns, figsize=(1.1 * columns + 1.5, 1.15 * ways), squeeze=False)
     for label in range(ways):
-        name = dataset.classes[int(task.classes[label])].name if dataset is not None else f"class {int(task.classes[label])}"
+        name = (
+            dataset.classes[int(task.classes[label])].name
+            if dataset is not None
+            else f"class {int(task.classes[label])}"
+        )
         for shot in range(shots):
             _show(axes[label, shot], task.support_x[label * shots + shot], "support" if label == 0 else None)
         axes[label, 0].set_ylabel(f"label {label}\n{_short(name)}", fontsize=8, rotation=0, ha="right", va="center")
@@ -62,7 +67,7 @@ def _short(name: str, width: int = 22) -> str:
     """A label that fits and that the default font can draw (glyph class names hold rare characters)."""
     drawable = _default_font_characters()
     name = "".join(character for character in name if ord(character) in drawable).strip()
-    return name if len(name) <= width else name[:width - 1] + "…"
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 @functools.cache
@@ -75,8 +80,9 @@ def show_split(dataset: FewShotDataset, split: str, groups: int = 6, per_group: 
     """The first image of a few classes of each of some alphabets (groups) of one meta-split."""
     by_group = dataset.groups(split)
     chosen = list(by_group)[:groups]
-    figure, axes = plt.subplots(len(chosen), per_group, figsize=(per_group * 0.9 + 1.5, len(chosen) * 0.95),
-                                squeeze=False)
+    figure, axes = plt.subplots(
+        len(chosen), per_group, figsize=(per_group * 0.9 + 1.5, len(chosen) * 0.95), squeeze=False
+    )
     for row, group in enumerate(chosen):
         for column in range(per_group):
             ax = axes[row, column]
@@ -86,8 +92,9 @@ def show_split(dataset: FewShotDataset, split: str, groups: int = 6, per_group: 
             else:
                 ax.axis("off")
         axes[row, 0].set_ylabel(_short(group, 16), fontsize=8, rotation=0, ha="right", va="center")
-    figure.suptitle(f"{dataset.name}, {split} split: {len(dataset.splits[split])} classes in {len(by_group)} alphabets",
-                    fontsize=10)
+    figure.suptitle(
+        f"{dataset.name}, {split} split: {len(dataset.splits[split])} classes in {len(by_group)} alphabets", fontsize=10
+    )
     figure.tight_layout()
     return figure
 
@@ -126,8 +133,9 @@ def compare_per_task(evaluations: dict, reference: str | None = None):
     return figure
 
 
-def consistent_waves(family, support_x: torch.Tensor, support_y: torch.Tensor, tolerance: float = 0.1,
-                     grid: int = 200) -> torch.Tensor:
+def consistent_waves(
+    family, support_x: torch.Tensor, support_y: torch.Tensor, tolerance: float = 0.1, grid: int = 200
+) -> torch.Tensor:
     """The (amplitude, phase) pairs of the sinusoid family that pass within `tolerance` of every support point."""
     amplitudes = torch.linspace(*family.amplitude, grid)
     phases = torch.linspace(*family.phase, grid)
@@ -144,7 +152,10 @@ def plot_hypothesis_space(family, task, generic_curves: int = 40, seed: int = 0)
     support_x, support_y = task.support_x, task.support_y
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
     rng = np.random.default_rng(seed)
-    features = lambda points: torch.cat([torch.cos(points * k + b) for k, b in zip(*_random_frequencies(rng))], 1)
+
+    def features(points):
+        return torch.cat([torch.cos(points * k + b) for k, b in zip(*_random_frequencies(rng))], 1)
+
     for _ in range(generic_curves):
         design = features(support_x)  # random smooth basis, fitted to pass through the support points
         weights = torch.linalg.lstsq(design, support_y).solution
@@ -153,8 +164,10 @@ def plot_hypothesis_space(family, task, generic_curves: int = 40, seed: int = 0)
     waves = consistent_waves(family, support_x, support_y)
     for amplitude, phase in waves[torch.from_numpy(rng.permutation(len(waves))[:generic_curves])]:
         right.plot(x, family.wave(x, amplitude, phase), color="tab:blue", alpha=0.35, linewidth=1)
-    for ax, title in ((left, "any smooth function through the support points"),
-                      (right, f"only waves of the task family: {len(waves)} of {200 * 200} (A, phase) fit")):
+    for ax, title in (
+        (left, "any smooth function through the support points"),
+        (right, f"only waves of the task family: {len(waves)} of {200 * 200} (A, phase) fit"),
+    ):
         ax.plot(x, family.wave(x, task.amplitude, task.phase), color="black", linestyle="--", label="true task")
         ax.scatter(support_x, support_y, color="red", zorder=3, label="support set")
         ax.set_title(title, fontsize=9)
@@ -165,17 +178,21 @@ def plot_hypothesis_space(family, task, generic_curves: int = 40, seed: int = 0)
 
 
 def _random_frequencies(rng: np.random.Generator, basis: int = 12):
-    return (torch.from_numpy(rng.uniform(0.2, 2.5, basis)).float(), torch.from_numpy(rng.uniform(0, math.tau, basis)).float())
+    return (
+        torch.from_numpy(rng.uniform(0.2, 2.5, basis)).float(),
+        torch.from_numpy(rng.uniform(0, math.tau, basis)).float(),
+    )
 
 
 def _null_space_draw(design: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A random direction that leaves the values at the support points unchanged."""
     _, _, vt = np.linalg.svd(design)
-    null = vt[design.shape[0]:]  # [basis - shots, basis]
+    null = vt[design.shape[0] :]  # [basis - shots, basis]
     return null.T @ rng.normal(size=len(null))
 
 
 # Sections 7.4 and 7.5: training runs, embeddings of unseen classes, attention, prototypes, and what they cost.
+
 
 def _smooth(values, window: int) -> np.ndarray:
     """The mean of the last `window` values at every step (of fewer at the start, so no step is dropped)."""
@@ -197,10 +214,18 @@ def plot_history(history, window: int | None = None):
     left.set_xlabel("training step")
     left.set_ylabel("training loss")
     left.legend(fontsize=8)
-    right.plot(steps, _smooth(history.accuracy, window), color="tab:blue",
-               label=f"training batches, mean of {window} steps")
-    right.errorbar(history.val_step, history.val_accuracy, yerr=history.val_ci95, fmt="o", color="tab:orange",
-                   capsize=3, label="meta-validation tasks (95% CI)")
+    right.plot(
+        steps, _smooth(history.accuracy, window), color="tab:blue", label=f"training batches, mean of {window} steps"
+    )
+    right.errorbar(
+        history.val_step,
+        history.val_accuracy,
+        yerr=history.val_ci95,
+        fmt="o",
+        color="tab:orange",
+        capsize=3,
+        label="meta-validation tasks (95% CI)",
+    )
     if history.best_step >= 0:
         right.axvline(history.best_step, color="gray", linestyle=":", label="best validation: weights kept")
     right.set_xlabel("training step")
@@ -228,8 +253,14 @@ def _label_colours(labels, count: int):
     return [palette(int(label) % palette.N) for label in labels]
 
 
-def plot_embedding(embeddings: dict, dataset: FewShotDataset, split: str = "test", classes: int = 8,
-                   images_per_class: int = 20, seed: int = 0):
+def plot_embedding(
+    embeddings: dict,
+    dataset: FewShotDataset,
+    split: str = "test",
+    classes: int = 8,
+    images_per_class: int = 20,
+    seed: int = 0,
+):
     """Where an embedding puts the images of a few classes of `split` (unseen in training for "test"): one panel
     per embedding, a 2-D PCA projection of its features, coloured by class.
 
@@ -252,15 +283,23 @@ def plot_embedding(embeddings: dict, dataset: FewShotDataset, split: str = "test
         points = pca_projection(features)(features)  # [images, 2]
         for label, class_index in enumerate(chosen):
             mine = labels == label
-            ax.scatter(points[mine, 0], points[mine, 1], s=14, color=_label_colours([label], len(chosen))[0],
-                       label=_short(dataset.classes[class_index].name, 18))
-        ax.set_title(f"{title}\n1-NN accuracy among these images: {leave_one_out_accuracy(features, labels):.0%}",
-                     fontsize=9)
+            ax.scatter(
+                points[mine, 0],
+                points[mine, 1],
+                s=14,
+                color=_label_colours([label], len(chosen))[0],
+                label=_short(dataset.classes[class_index].name, 18),
+            )
+        ax.set_title(
+            f"{title}\n1-NN accuracy among these images: {leave_one_out_accuracy(features, labels):.0%}", fontsize=9
+        )
         ax.set_xticks([])
         ax.set_yticks([])
     axes[0, -1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
-    figure.suptitle(f"{len(chosen)} {split} classes of {dataset.name}, {images_per_class} images each: "
-                    f"2-D PCA of the embedding", fontsize=10)
+    figure.suptitle(
+        f"{len(chosen)} {split} classes of {dataset.name}, {images_per_class} images each: 2-D PCA of the embedding",
+        fontsize=10,
+    )
     figure.tight_layout()
     return figure
 
@@ -279,19 +318,25 @@ def plot_attention(matching_learner, task, query: int = 0):
     ways = task.ways
     shots = len(task.support_y) // ways
     if not torch.equal(task.support_y.cpu(), torch.arange(ways).repeat_interleave(shots)):
-        raise ValueError("plot_attention needs a label-major support set with equal shots per label "
-                         "(support_y = [0]*shots + [1]*shots + ...), as TaskSampler makes it")
+        raise ValueError(
+            "plot_attention needs a label-major support set with equal shots per label "
+            "(support_y = [0]*shots + [1]*shots + ...), as TaskSampler makes it"
+        )
     with evaluation_mode(matching_learner) as device, torch.no_grad():
         support_x, support_y = task.support_x.to(device), task.support_y.to(device)
-        query_x = task.query_x[query:query + 1].to(device)  # [1, C, H, W]
+        query_x = task.query_x[query : query + 1].to(device)  # [1, C, H, W]
         weights = matching_learner.attention(support_x, support_y, query_x)[0].cpu()  # [ways * shots]
     weights = weights.reshape(ways, shots)
     probabilities = weights.sum(1)  # [ways], P(label | x_hat, S)
     predicted, true = int(probabilities.argmax()), int(task.query_y[query])
     figure = plt.figure(figsize=(1.1 * (shots + 1) + 0.8 * shots + 2.0, 1.05 * ways + 0.6))
     grid = figure.add_gridspec(ways, shots + 2, width_ratios=[1] * (shots + 1) + [0.8 * shots + 0.4])
-    _show(figure.add_subplot(grid[0, 0]), task.query_x[query], f"query\ntrue {true}, predicted {predicted}",
-          "black" if predicted == true else "red")
+    _show(
+        figure.add_subplot(grid[0, 0]),
+        task.query_x[query],
+        f"query\ntrue {true}, predicted {predicted}",
+        "black" if predicted == true else "red",
+    )
     for label in range(ways):
         for shot in range(shots):
             ax = figure.add_subplot(grid[label, 1 + shot])
@@ -301,11 +346,19 @@ def plot_attention(matching_learner, task, query: int = 0):
     heat = figure.add_subplot(grid[:, shots + 1])
     heat.imshow(weights.numpy(), cmap="Blues", vmin=0, vmax=float(weights.max()), aspect="auto")
     for (label, shot), weight in np.ndenumerate(weights.numpy()):
-        heat.text(shot, label, f"{weight:.2f}", ha="center", va="center", fontsize=8,
-                  color="white" if weight > 0.6 * float(weights.max()) else "black")
+        heat.text(
+            shot,
+            label,
+            f"{weight:.2f}",
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if weight > 0.6 * float(weights.max()) else "black",
+        )
     heat.set_xticks(range(shots), [f"shot {shot + 1}" for shot in range(shots)], fontsize=7)
-    heat.set_yticks(range(ways), [f"P({label}) = {p:.2f}" for label, p in enumerate(probabilities.tolist())],
-                    fontsize=8)
+    heat.set_yticks(
+        range(ways), [f"P({label}) = {p:.2f}" for label, p in enumerate(probabilities.tolist())], fontsize=8
+    )
     heat.yaxis.tick_right()
     heat.set_title("attention a(query, support)", fontsize=9)
     figure.tight_layout()
@@ -327,14 +380,29 @@ def plot_prototypes(protonet_learner, task):
     support_2d, queries_2d, prototypes_2d = project(support), project(queries), project(prototypes)
     ways, query_y = task.ways, task.query_y.cpu()
     figure, ax = plt.subplots(figsize=(5.6, 4.4))
-    ax.scatter(queries_2d[:, 0], queries_2d[:, 1], marker="x", s=28, color=_label_colours(query_y, ways),
-               label="queries")
+    ax.scatter(
+        queries_2d[:, 0], queries_2d[:, 1], marker="x", s=28, color=_label_colours(query_y, ways), label="queries"
+    )
     wrong = predicted != query_y
-    ax.scatter(queries_2d[wrong, 0], queries_2d[wrong, 1], s=110, facecolors="none", edgecolors="red",
-               label="nearest prototype is wrong")
+    ax.scatter(
+        queries_2d[wrong, 0],
+        queries_2d[wrong, 1],
+        s=110,
+        facecolors="none",
+        edgecolors="red",
+        label="nearest prototype is wrong",
+    )
     ax.scatter(support_2d[:, 0], support_2d[:, 1], s=30, color=_label_colours(task.support_y, ways), label="support")
-    ax.scatter(prototypes_2d[:, 0], prototypes_2d[:, 1], marker="*", s=380, color=_label_colours(range(ways), ways),
-               edgecolors="black", linewidths=1.2, label="prototypes")
+    ax.scatter(
+        prototypes_2d[:, 0],
+        prototypes_2d[:, 1],
+        marker="*",
+        s=380,
+        color=_label_colours(range(ways), ways),
+        edgecolors="black",
+        linewidths=1.2,
+        label="prototypes",
+    )
     ax.set_xticks([])
     ax.set_yticks([])
     legend = ax.legend(fontsize=8)
@@ -344,8 +412,10 @@ def plot_prototypes(protonet_learner, task):
             if text.get_text() != "prototypes":
                 handle.set_edgecolor("gray")
     shots = len(task.support_y) // ways
-    ax.set_title(f"{ways}-way {shots}-shot task: {(~wrong).float().mean():.0%} of the queries are nearest their "
-                 f"own prototype", fontsize=9)
+    ax.set_title(
+        f"{ways}-way {shots}-shot task: {(~wrong).float().mean():.0%} of the queries are nearest their own prototype",
+        fontsize=9,
+    )
     figure.tight_layout()
     return figure
 
@@ -377,8 +447,14 @@ def classifier_elements(name: str, support: int, queries: int, ways: int, featur
     raise ValueError(f"unknown classifier {name!r}: choose one of {', '.join(COST_LEARNERS)}")
 
 
-def attention_cost(support_sizes=(5, 10, 20, 40, 80, 160, 320, 640), queries: int = 75, ways: int = 5,
-                   backbone: str = "conv4-small", repeats: int = 5, seed: int = 0) -> dict:
+def attention_cost(
+    support_sizes=(5, 10, 20, 40, 80, 160, 320, 640),
+    queries: int = 75,
+    ways: int = 5,
+    backbone: str = "conv4-small",
+    repeats: int = 5,
+    seed: int = 0,
+) -> dict:
     """What labelling a fixed set of `queries` query images costs as the support set grows, for each learner
     of COST_LEARNERS around the same (untrained: cost does not depend on the weights) backbone, on random images.
 
@@ -390,14 +466,16 @@ def attention_cost(support_sizes=(5, 10, 20, 40, 80, 160, 320, 640), queries: in
     Support sizes must be multiples of `ways` (support size = ways * shots).
     """
     from fewshot_lab.methods import build_learner
+
     bad = [size for size in support_sizes if size < ways or size % ways]
     if bad:
         raise ValueError(f"support sizes must be multiples of ways={ways} (ways * shots), got {bad}")
     if not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
     torch.manual_seed(seed)
-    learners = {name: build_learner(method, backbone=backbone, **options)
-                for name, (method, options) in COST_LEARNERS.items()}
+    learners = {
+        name: build_learner(method, backbone=backbone, **options) for name, (method, options) in COST_LEARNERS.items()
+    }
     features = learners["Matching Networks + FCE"].saved_config["features"]
     fce_steps = learners["Matching Networks + FCE"].fce_steps
     readers = {name: copy.deepcopy(learner) for name, learner in learners.items()}
@@ -405,8 +483,13 @@ def attention_cost(support_sizes=(5, 10, 20, 40, 80, 160, 320, 640), queries: in
         reader.embedding = torch.nn.Identity()  # the classifier alone: it is given the embeddings
     query_x = torch.rand(queries, 1, 28, 28)  # [queries, 1, 28, 28]
     query_features = torch.rand(queries, features)  # [queries, features]
-    cost = {"support_sizes": list(support_sizes), "queries": queries, "ways": ways, "features": features,
-            **{key: {name: [] for name in learners} for key in ("seconds", "read_seconds", "bytes")}}
+    cost = {
+        "support_sizes": list(support_sizes),
+        "queries": queries,
+        "ways": ways,
+        "features": features,
+        **{key: {name: [] for name in learners} for key in ("seconds", "read_seconds", "bytes")},
+    }
     for size in support_sizes:
         support_x = torch.rand(size, 1, 28, 28)  # [ways * shots, 1, 28, 28]
         support_features = torch.rand(size, features)  # [ways * shots, features]
@@ -414,7 +497,8 @@ def attention_cost(support_sizes=(5, 10, 20, 40, 80, 160, 320, 640), queries: in
         for name in learners:
             cost["seconds"][name].append(_median_seconds(learners[name], support_x, support_y, query_x, repeats))
             cost["read_seconds"][name].append(
-                _median_seconds(readers[name], support_features, support_y, query_features, repeats))
+                _median_seconds(readers[name], support_features, support_y, query_features, repeats)
+            )
             cost["bytes"][name].append(4 * classifier_elements(name, size, queries, ways, features, fce_steps))
     return cost
 
@@ -438,10 +522,10 @@ def plot_attention_cost(cost: dict):
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
     colours = plt.get_cmap("tab10")
     for index, (name, marker) in enumerate(zip(cost["seconds"], "osD^v")):
-        left.plot(sizes, 1000 * np.asarray(cost["seconds"][name]), marker=marker, color=colours(index),
-                  label=name)
-        left.plot(sizes, 1000 * np.asarray(cost["read_seconds"][name]), marker=marker, color=colours(index),
-                  linestyle="--")
+        left.plot(sizes, 1000 * np.asarray(cost["seconds"][name]), marker=marker, color=colours(index), label=name)
+        left.plot(
+            sizes, 1000 * np.asarray(cost["read_seconds"][name]), marker=marker, color=colours(index), linestyle="--"
+        )
         right.plot(sizes, cost["bytes"][name], marker=marker, color=colours(index), label=name)
     left.set_ylabel(f"milliseconds to label {cost['queries']} queries")
     right.set_ylabel("bytes beyond the embeddings (float32)")
@@ -450,8 +534,9 @@ def plot_attention_cost(cost: dict):
         ax.set_yscale("log")
         ax.set_xticks(sizes, [str(size) for size in sizes])
         ax.minorticks_off()
-        ax.set_xlabel(f"support images ({cost['ways']} ways, {sizes[0] // cost['ways']} to "
-                      f"{sizes[-1] // cost['ways']} shots)")
+        ax.set_xlabel(
+            f"support images ({cost['ways']} ways, {sizes[0] // cost['ways']} to {sizes[-1] // cost['ways']} shots)"
+        )
         ax.legend(fontsize=8)
     left.set_title("time: embedding and reading the support set (solid), reading only (dashed)", fontsize=9)
     right.set_title("memory: attention grows with the support set, prototypes with the ways", fontsize=9)
@@ -459,11 +544,20 @@ def plot_attention_cost(cost: dict):
     return figure
 
 
-def adaptation_time(learner, dataset: FewShotDataset, ways: int = 5, shots: int = 1, queries: int = 15,
-                    tasks: int = 10, split: str = "test", seed: int = 0) -> float:
+def adaptation_time(
+    learner,
+    dataset: FewShotDataset,
+    ways: int = 5,
+    shots: int = 1,
+    queries: int = 15,
+    tasks: int = 10,
+    split: str = "test",
+    seed: int = 0,
+) -> float:
     """The median wall-clock seconds a learner takes to learn one task from its support set and label its
     queries (learner.adapt, then the task model on the query set), over `tasks` seeded tasks, in eval mode."""
     from fewshot_lab.data import make_sampler
+
     if not isinstance(tasks, int) or tasks < 1:
         raise ValueError(f"tasks must be a positive integer, got {tasks!r}")
     runs = []
@@ -484,8 +578,10 @@ def plot_accuracy_and_time(evaluations: dict, seconds: dict):
     (adaptation_time measures them).
     """
     if set(evaluations) != set(seconds):
-        raise ValueError(f"evaluations and seconds need the same (method, shots) keys; only one of them has "
-                         f"{sorted(set(evaluations) ^ set(seconds), key=str)}")
+        raise ValueError(
+            f"evaluations and seconds need the same (method, shots) keys; only one of them has "
+            f"{sorted(set(evaluations) ^ set(seconds), key=str)}"
+        )
     methods = list(dict.fromkeys(method for method, _ in evaluations))
     shot_counts = sorted({shots for _, shots in evaluations})
     height = 0.8 / len(shot_counts)
@@ -496,12 +592,18 @@ def plot_accuracy_and_time(evaluations: dict, seconds: dict):
         y = [row + (index - (len(shot_counts) - 1) / 2) * height for row, _ in rows]
         results = [evaluations[method, shots] for _, method in rows]
         times = [seconds[method, shots] for _, method in rows]
-        left.barh(y, [r.mean for r in results], height, xerr=[r.ci95 for r in results], capsize=3,
-                  color=palette(index), label=f"{shots}-shot")
+        left.barh(
+            y,
+            [r.mean for r in results],
+            height,
+            xerr=[r.ci95 for r in results],
+            capsize=3,
+            color=palette(index),
+            label=f"{shots}-shot",
+        )
         right.barh(y, times, height, color=palette(index), label=f"{shots}-shot")
         for position, result, time_taken in zip(y, results, times):
-            left.text(result.mean + result.ci95 + 0.005, position, f"{100 * result.mean:.1f}%", va="center",
-                      fontsize=7)
+            left.text(result.mean + result.ci95 + 0.005, position, f"{100 * result.mean:.1f}%", va="center", fontsize=7)
             right.text(time_taken * 1.1, position, f"{1000 * time_taken:.0f} ms", va="center", fontsize=7)
     left.set_yticks(range(len(methods)), methods)
     left.invert_yaxis()

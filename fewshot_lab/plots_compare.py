@@ -1,4 +1,5 @@
 """The comparison on one slide: accuracy against meta-training time, a point per method (fewshot_lab.compare)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,8 +26,7 @@ def plot_accuracy_against_training_time(comparison, ways: int | None = None, sho
     cells = [cell for cell in cells if cell.trained_ways == ways or (cell.dataset, cell.method) not in matched]
     datasets = list(dict.fromkeys(cell.dataset for cell in cells))
     methods = list(dict.fromkeys(cell.method for cell in cells))
-    figure, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets) + 1.6, 3.9), squeeze=False,
-                                sharey=True)
+    figure, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets) + 1.6, 3.9), squeeze=False, sharey=True)
     colours = plt.get_cmap("tab20" if len(methods) > 10 else "tab10")
     markers = "osD^v<>pPX*h"
     for ax, dataset in zip(axes[0], datasets):
@@ -34,9 +34,16 @@ def plot_accuracy_against_training_time(comparison, ways: int | None = None, sho
             index = methods.index(cell.method)
             twins = sum(other.method == cell.method and other.dataset == cell.dataset for other in cells)
             label = cell.run if twins > 1 else cell.method  # two runs of one method at this setting: name the run
-            ax.errorbar(max(cell.training_seconds / 60, 1e-2), 100 * cell.accuracy, yerr=100 * cell.ci95,
-                        fmt=markers[index % len(markers)], color=colours(index % colours.N), capsize=3,
-                        markersize=6, label=label)
+            ax.errorbar(
+                max(cell.training_seconds / 60, 1e-2),
+                100 * cell.accuracy,
+                yerr=100 * cell.ci95,
+                fmt=markers[index % len(markers)],
+                color=colours(index % colours.N),
+                capsize=3,
+                markersize=6,
+                label=label,
+            )
         ax.set_xscale("log")
         ax.set_xlabel("meta-training time (minutes, log scale)")
         ax.set_title(f"{dataset}: {ways}-way {shots}-shot", fontsize=10)
@@ -67,4 +74,3 @@ def save_accuracy_against_training_time(comparison, path, ways: int | None = Non
     finally:
         plt.close(figure)
     return path
-

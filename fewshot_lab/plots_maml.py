@@ -1,5 +1,6 @@
 """Figures and controls of notebook 7.8 (learned initialisation): sine waves adapted step by step, the
 shared initial point in parameter space, and error against the number of adaptation steps."""
+
 from __future__ import annotations
 
 import io
@@ -29,10 +30,21 @@ def plot_sinusoid_adaptation(learners: dict, family, task, steps=(0, 1, 10)):
     for ax, (name, learner) in zip(axes[0], learners.items()):
         ax.plot(x.flatten(), truth, color="black", lw=2, label="true wave")
         for count, colour in zip(steps, colours):
-            ax.plot(x.flatten(), _line(learner, task, count, x), color=colour, lw=1.5,
-                    ls="--" if count == 0 else "-", label=f"after {count} step{'s' if count != 1 else ''}")
-        ax.scatter(task.support_x.flatten(), task.support_y.flatten(), color="red", zorder=3,
-                   label=f"{len(task.support_x)} support points")
+            ax.plot(
+                x.flatten(),
+                _line(learner, task, count, x),
+                color=colour,
+                lw=1.5,
+                ls="--" if count == 0 else "-",
+                label=f"after {count} step{'s' if count != 1 else ''}",
+            )
+        ax.scatter(
+            task.support_x.flatten(),
+            task.support_y.flatten(),
+            color="red",
+            zorder=3,
+            label=f"{len(task.support_x)} support points",
+        )
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("x")
     axes[0][0].set_ylabel("y")
@@ -41,8 +53,9 @@ def plot_sinusoid_adaptation(learners: dict, family, task, steps=(0, 1, 10)):
     return figure
 
 
-def error_by_steps(learner, dataset, steps=range(11), shots: int = 5, queries: int = 25, episodes: int = 100,
-                   seed: int = 0) -> dict:
+def error_by_steps(
+    learner, dataset, steps=range(11), shots: int = 5, queries: int = 25, episodes: int = 100, seed: int = 0
+) -> dict:
     """{steps: Evaluation}: the test error after each number of adaptation steps, on the same seeded tasks."""
     results = {}
     saved = learner.test_inner_steps
@@ -63,7 +76,7 @@ def plot_error_by_steps(results: dict, reference: dict | None = None):
         steps = list(by_steps)
         means = np.array([by_steps[s].mean for s in steps])
         spread = np.array([by_steps[s].ci95 for s in steps])
-        line, = ax.plot(steps, means, marker="o", ms=3, label=name)
+        (line,) = ax.plot(steps, means, marker="o", ms=3, label=name)
         ax.fill_between(steps, means - spread, means + spread, color=line.get_color(), alpha=0.2)
     for name, points in (reference or {}).items():
         ax.scatter(list(points), list(points.values()), marker="x", s=40, color="black", zorder=3, label=name)
@@ -138,4 +151,5 @@ class SinusoidExplorer:
 
     def _ipython_display_(self):
         from IPython.display import display
+
         display(self.view)

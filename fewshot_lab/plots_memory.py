@@ -1,12 +1,13 @@
 """Figures and the episode stepper of section 7.6: what a memory-augmented network writes, reads and holds.
 
-    trace = memory_trace(mann, episode)       # every step of one episode, recorded
-    figure = plot_addressing(trace)           # write and read weights over the episode, as heatmaps
-    figure = plot_memory(trace, step=30)      # the memory matrix at one step, rows labelled by what they hold
-    figure = plot_presentation_accuracy({"MANN": result, "LSTM": other})
-    figure = plot_slow_and_fast(history, result)
-    EpisodeStepper(mann, dataset)             # a slider over the steps of an episode
+trace = memory_trace(mann, episode)       # every step of one episode, recorded
+figure = plot_addressing(trace)           # write and read weights over the episode, as heatmaps
+figure = plot_memory(trace, step=30)      # the memory matrix at one step, rows labelled by what they hold
+figure = plot_presentation_accuracy({"MANN": result, "LSTM": other})
+figure = plot_slow_and_fast(history, result)
+EpisodeStepper(mann, dataset)             # a slider over the steps of an episode
 """
+
 from __future__ import annotations
 
 import html
@@ -15,16 +16,19 @@ from dataclasses import dataclass
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FuncFormatter
 import numpy as np
 import torch
 from IPython.display import display
+from matplotlib.ticker import FuncFormatter
 
 from fewshot_lab.data.sequences import EpisodeSequences, SequenceEpisode, presentations
 from fewshot_lab.learner import evaluation_mode
 
 # Santoro et al. 2016, 5 classes, accuracy % at the 1st, 2nd, 3rd, 4th, 5th and 10th presentation (REFERENCES.md)
-PAPER_5_WAY = {"MANN (paper)": (36.4, 82.8, 91.0, 92.6, 94.9, 98.1), "LSTM (paper)": (24.4, 49.5, 55.3, 61.0, 63.6, 62.5)}
+PAPER_5_WAY = {
+    "MANN (paper)": (36.4, 82.8, 91.0, 92.6, 94.9, 98.1),
+    "LSTM (paper)": (24.4, 49.5, 55.3, 61.0, 63.6, 62.5),
+}
 PAPER_PRESENTATIONS = (1, 2, 3, 4, 5, 10)
 
 
@@ -33,11 +37,11 @@ class MemoryTrace:
     """One episode run through a MANN, step by step."""
 
     episode: SequenceEpisode
-    scores: torch.Tensor         # [steps, ways]
-    read_weights: torch.Tensor   # [steps, heads, slots], w^r_t
+    scores: torch.Tensor  # [steps, ways]
+    read_weights: torch.Tensor  # [steps, heads, slots], w^r_t
     write_weights: torch.Tensor  # [steps, heads, slots], w^w_t
-    usage: torch.Tensor          # [steps, slots], w^u_t
-    memory: torch.Tensor         # [steps, slots, width], M_t
+    usage: torch.Tensor  # [steps, slots], w^u_t
+    memory: torch.Tensor  # [steps, slots, width], M_t
 
     @property
     def predictions(self) -> torch.Tensor:
@@ -46,8 +50,8 @@ class MemoryTrace:
     def holder(self, step: int) -> np.ndarray:
         """For each slot, the label of the first step that wrote to it with weight 0.5 or more (up to `step`): the
         drawing the row was made for, whose label a MANN with write_to_last adds at the next step; -1 if none."""
-        written = self.write_weights[:step + 1].sum(1) >= 0.5  # [steps, slots]
-        first = written.to(torch.uint8).argmax(0)             # [slots], the first step that wrote (0 if none)
+        written = self.write_weights[: step + 1].sum(1) >= 0.5  # [steps, slots]
+        first = written.to(torch.uint8).argmax(0)  # [slots], the first step that wrote (0 if none)
         labels = self.episode.labels[first].numpy().copy()
         labels[~written.any(0).numpy()] = -1
         return labels
@@ -58,9 +62,18 @@ def memory_trace(learner, episode: SequenceEpisode) -> MemoryTrace:
     with evaluation_mode(learner) as device, torch.no_grad():
         scores, _, trace = learner.unroll(episode.images[None].to(device), episode.labels[None].to(device), record=True)
     memory_states = [state[2] for state in trace]  # (hidden, cell, memory) per step
-    stack = lambda name: torch.stack([getattr(state, name)[0] for state in memory_states]).cpu()
-    return MemoryTrace(episode, scores[0, :, :episode.ways].cpu(), stack("read_weights"), stack("write_weights"),
-                       stack("usage"), stack("memory"))
+
+    def stack(name):  # one field of the memory state, over the steps of the episode
+        return torch.stack([getattr(state, name)[0] for state in memory_states]).cpu()
+
+    return MemoryTrace(
+        episode,
+        scores[0, :, : episode.ways].cpu(),
+        stack("read_weights"),
+        stack("write_weights"),
+        stack("usage"),
+        stack("memory"),
+    )
 
 
 def _used_slots(trace: MemoryTrace, threshold: float = 0.05) -> np.ndarray:
@@ -77,10 +90,14 @@ def plot_addressing(trace: MemoryTrace):
     number = presentations(labels)
     rows = [f"{int(label)} ({int(n)})" for label, n in zip(labels, number)]
     figure, axes = plt.subplots(1, 2, figsize=(11, 0.16 * len(labels) + 1.8), sharey=True)
-    for ax, weights, title in ((axes[0], trace.write_weights, "write weights $w^w_t$"),
-                               (axes[1], trace.read_weights, "read weights $w^r_t$")):
+    for ax, weights, title in (
+        (axes[0], trace.write_weights, "write weights $w^w_t$"),
+        (axes[1], trace.read_weights, "read weights $w^r_t$"),
+    ):
         image = weights.sum(1)[:, slots].numpy()  # [steps, used slots]
-        ax.imshow(image, aspect="auto", cmap="viridis", vmin=0, vmax=max(1.0, float(image.max())), interpolation="nearest")
+        ax.imshow(
+            image, aspect="auto", cmap="viridis", vmin=0, vmax=max(1.0, float(image.max())), interpolation="nearest"
+        )
         ax.set_title(title, fontsize=10)
         ax.set_xlabel(f"memory slot ({len(slots)} of {weights.shape[-1]} used)")
         ax.set_xticks(range(0, len(slots), max(1, len(slots) // 10)))
@@ -90,8 +107,16 @@ def plot_addressing(trace: MemoryTrace):
     axes[0].set_ylabel("step: true label (presentation)")
     correct = (trace.predictions == labels).numpy()
     for step in np.flatnonzero(~correct):
-        axes[1].annotate("✗", (len(slots) - 0.5, step), xytext=(4, 0), textcoords="offset points", va="center",
-                         fontsize=6, color="red", annotation_clip=False)
+        axes[1].annotate(
+            "✗",
+            (len(slots) - 0.5, step),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=6,
+            color="red",
+            annotation_clip=False,
+        )
     figure.suptitle("One episode through the memory (red ✗: wrong prediction at that step)", fontsize=10)
     figure.tight_layout()
     return figure
@@ -104,8 +129,9 @@ def plot_memory(trace: MemoryTrace, step: int | None = None):
     slots = _used_slots(trace)
     holders = trace.holder(step)[slots]
     memory = trace.memory[step][slots].numpy()  # [used slots, width]
-    figure, (ax, bar) = plt.subplots(1, 2, figsize=(8, 0.14 * len(slots) + 1.6), sharey=True,
-                                     gridspec_kw={"width_ratios": [12, 1]})
+    figure, (ax, bar) = plt.subplots(
+        1, 2, figsize=(8, 0.14 * len(slots) + 1.6), sharey=True, gridspec_kw={"width_ratios": [12, 1]}
+    )
     limit = float(np.abs(memory).max()) or 1.0
     ax.imshow(memory, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
     ax.set_yticks(range(len(slots)))
@@ -129,9 +155,14 @@ def plot_presentation_accuracy(results: dict, paper: dict | None = None):
     figure, ax = plt.subplots(figsize=(6.5, 3.6))
     for name, result in results.items():
         numbers = np.arange(1, result.instances + 1)
-        line, = ax.plot(numbers, 100 * result.mean, marker="o", label=f"{name}")
-        ax.fill_between(numbers, 100 * (result.mean - result.ci95), 100 * (result.mean + result.ci95),
-                        color=line.get_color(), alpha=0.2)
+        (line,) = ax.plot(numbers, 100 * result.mean, marker="o", label=f"{name}")
+        ax.fill_between(
+            numbers,
+            100 * (result.mean - result.ci95),
+            100 * (result.mean + result.ci95),
+            color=line.get_color(),
+            alpha=0.2,
+        )
     for name, values in (paper or {}).items():
         ax.plot(PAPER_PRESENTATIONS, values, linestyle="--", marker=".", alpha=0.7, label=name)
     first = next(iter(results.values()))
@@ -146,8 +177,9 @@ def plot_presentation_accuracy(results: dict, paper: dict | None = None):
     return figure
 
 
-def plot_slow_and_fast(training: dict, result, names: tuple[str, str] = ("MANN", "LSTM"),
-                       slow_measure: str = "meta-validation accuracy %"):
+def plot_slow_and_fast(
+    training: dict, result, names: tuple[str, str] = ("MANN", "LSTM"), slow_measure: str = "meta-validation accuracy %"
+):
     """Two time scales of learning. Left, slow: an accuracy over meta-training episodes, as the weights change
     ({name: (episodes, accuracies)}; `slow_measure` names it, e.g. the 5-way 1-shot meta-validation accuracy).
     Right, fast: within one episode of fixed weights, accuracy by presentation as the memory fills
@@ -195,9 +227,11 @@ class EpisodeStepper:
         shown = "none (first step)" if step == 0 else str(int(labels[step - 1]))
         predicted, true = int(trace.predictions[step]), int(labels[step])
         verdict = "right" if predicted == true else "wrong"
-        self.note.value = html.escape(f"step {step + 1}: label shown with the image: {shown}; predicted {predicted}, "
-                                      f"true {true} ({verdict}); presentation {int(presentations(labels)[step])} "
-                                      f"of this class")
+        self.note.value = html.escape(
+            f"step {step + 1}: label shown with the image: {shown}; predicted {predicted}, "
+            f"true {true} ({verdict}); presentation {int(presentations(labels)[step])} "
+            f"of this class"
+        )
         figure = self.figure(step)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=80)
@@ -212,10 +246,12 @@ class EpisodeStepper:
         axes[0].imshow(trace.episode.images[step, 0].numpy(), cmap="gray_r", vmin=0, vmax=1)
         axes[0].set_title(f"x_{step + 1}", fontsize=9)
         axes[0].axis("off")
-        for ax, weights, title in ((axes[1], trace.write_weights, "writes so far"),
-                                   (axes[2], trace.read_weights, "reads so far")):
+        for ax, weights, title in (
+            (axes[1], trace.write_weights, "writes so far"),
+            (axes[2], trace.read_weights, "reads so far"),
+        ):
             image = np.full((len(trace.episode.labels), len(slots)), np.nan)
-            image[:step + 1] = weights[:step + 1].sum(1)[:, slots].numpy()
+            image[: step + 1] = weights[: step + 1].sum(1)[:, slots].numpy()
             ax.imshow(image, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
             ax.axhline(step, color="red", linewidth=0.8)
             ax.set_title(title, fontsize=9)

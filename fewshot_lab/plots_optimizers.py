@@ -3,6 +3,7 @@ and Meta-LSTM's gates read as learning rates and weight decay.
 
 Every function draws into new matplotlib axes and returns the figure, so a notebook cell stays one line.
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -11,8 +12,13 @@ import torch
 
 from fewshot_lab.learned_optimizer import LSTMOptimizer
 
-COLOURS = {"LSTM optimizer": "tab:red", "SGD": "tab:gray", "momentum": "tab:olive", "RMSprop": "tab:purple",
-           "Adam": "tab:blue"}
+COLOURS = {
+    "LSTM optimizer": "tab:red",
+    "SGD": "tab:gray",
+    "momentum": "tab:olive",
+    "RMSprop": "tab:purple",
+    "Adam": "tab:blue",
+}
 
 
 def plot_loss_curves(curves: dict, title: str = "", trained_horizon: int | None = None, ax=None):
@@ -47,8 +53,12 @@ def plot_meta_training(meta_losses, truncations_per_optimizee: int = 5, window: 
     smoothed = np.convolve(per_optimizee, np.ones(window) / window, mode="valid")  # [optimizees - window + 1]
     figure, ax = plt.subplots(figsize=(6, 3))
     ax.plot(per_optimizee, color="tab:red", alpha=0.3, linewidth=0.8, label="each optimizee")
-    ax.plot(np.arange(len(smoothed)) + len(per_optimizee) - len(smoothed), smoothed, color="tab:red",
-            label=f"mean of {min(window, len(per_optimizee))}")
+    ax.plot(
+        np.arange(len(smoothed)) + len(per_optimizee) - len(smoothed),
+        smoothed,
+        color="tab:red",
+        label=f"mean of {min(window, len(per_optimizee))}",
+    )
     ax.set_yscale("log")
     ax.set_xlabel("training optimizee")
     ax.set_ylabel("meta-loss: mean f(θ_t) over the run")
@@ -75,9 +85,12 @@ def plot_update_rule(optimizer: LSTMOptimizer, history_steps: int = 10, sgd_lr: 
     gradient whose sign flips halfway, for three magnitudes (a hand-written rule with momentum would
     accelerate and then overshoot; SGD would step the same every time)."""
     current = torch.cat([-torch.logspace(1, -3, 60), torch.logspace(-3, 1, 60)])  # [120] current gradients
-    histories = {"no history": torch.zeros(0), f"after {history_steps} × (+1)": torch.ones(history_steps),
-                 f"after {history_steps} × (−1)": -torch.ones(history_steps),
-                 f"after {history_steps} × (±1 alternating)": torch.tensor([(-1.0) ** k for k in range(history_steps)])}
+    histories = {
+        "no history": torch.zeros(0),
+        f"after {history_steps} × (+1)": torch.ones(history_steps),
+        f"after {history_steps} × (−1)": -torch.ones(history_steps),
+        f"after {history_steps} × (±1 alternating)": torch.tensor([(-1.0) ** k for k in range(history_steps)]),
+    }
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
     for name, history in histories.items():
         gradients = torch.cat([history[:, None].expand(-1, len(current)), current[None]])  # [steps + 1, 120]
@@ -92,8 +105,12 @@ def plot_update_rule(optimizer: LSTMOptimizer, history_steps: int = 10, sgd_lr: 
     steps = 2 * history_steps
     signs = torch.cat([torch.ones(history_steps), -torch.ones(steps - history_steps)])  # [steps]
     for magnitude in (0.01, 1.0, 100.0):
-        right.plot(np.arange(1, steps + 1), _updates(optimizer, magnitude * signs[:, None])[:, 0],
-                   marker=".", label=f"∇ = ±{magnitude:g}")
+        right.plot(
+            np.arange(1, steps + 1),
+            _updates(optimizer, magnitude * signs[:, None])[:, 0],
+            marker=".",
+            label=f"∇ = ±{magnitude:g}",
+        )
     right.axvline(history_steps + 0.5, color="gray", linestyle=":", linewidth=1)
     right.axhline(0, color="gray", linewidth=0.5)
     right.set_xlabel("step t (the gradient's sign flips at the dotted line)")

@@ -7,6 +7,7 @@ The dataset's preprocessing (grey scale, inversion, resizing) was saved with the
 applied to paths and PIL images, so raw 105x105 Omniglot PNGs or one's own drawings work as they are.
 Tensors are taken as already preprocessed (ink high, values in [0, 1]) and only resized.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,7 @@ from fewshot_lab.engine import default_device
 from fewshot_lab.methods import build_learner
 
 
-def load(run, checkpoint: str = "best", device=None) -> "SavedLearner":
+def load(run, checkpoint: str = "best", device=None) -> SavedLearner:
     """Load the learner of a run folder (or a checkpoint file); `checkpoint` is "best" or "last".
     A folder whose best.pt and last.pt are not one run's record is refused (fewshot_lab.checkpoints.read_run)."""
     path = Path(run)
@@ -42,15 +43,18 @@ def copy_embedding(learner, run, checkpoint: str = "best") -> None:
     source = run if isinstance(run, torch.nn.Module) else load(run, checkpoint=checkpoint, device="cpu").learner
     for role, model in (("the learner to start", learner), ("the saved learner", source)):
         if not isinstance(getattr(model, "embedding", None), torch.nn.Module):
-            raise ValueError(f"{role} ({getattr(model, 'method', type(model).__name__)}) has no embedding network "
-                             f"to copy")
+            raise ValueError(
+                f"{role} ({getattr(model, 'method', type(model).__name__)}) has no embedding network to copy"
+            )
     theirs, ours = source.embedding.state_dict(), learner.embedding.state_dict()
     if {name: tuple(t.shape) for name, t in theirs.items()} != {name: tuple(t.shape) for name, t in ours.items()}:
         described = getattr(source, "saved_config", None) or {}
-        raise ValueError(f"the embedding of {run if not isinstance(run, torch.nn.Module) else 'the saved learner'} "
-                         f"(a {source.method} learner, backbone {described.get('backbone', '?')}) has another "
-                         f"architecture than this {learner.method} learner's; start from a run with the same "
-                         f"backbone and image size")
+        raise ValueError(
+            f"the embedding of {run if not isinstance(run, torch.nn.Module) else 'the saved learner'} "
+            f"(a {source.method} learner, backbone {described.get('backbone', '?')}) has another "
+            f"architecture than this {learner.method} learner's; start from a run with the same "
+            f"backbone and image size"
+        )
     learner.embedding.load_state_dict(theirs)
 
 
@@ -75,15 +79,17 @@ class SavedLearner:
         if len(support) == 0:
             raise ValueError("the support set is empty: give at least one labelled picture per class")
         if len(support_labels) != len(support):
-            raise ValueError(f"the support set has {len(support)} pictures but {len(support_labels)} labels; "
-                             f"give one label per support picture")
+            raise ValueError(
+                f"the support set has {len(support)} pictures but {len(support_labels)} labels; "
+                f"give one label per support picture"
+            )
         if len(query) == 0:
             raise ValueError("the query set is empty: give at least one picture to label")
         classes = list(dict.fromkeys(support_labels))  # each distinct label once, in order of first appearance
         index_of = {label: index for index, label in enumerate(classes)}
         device = next(self.learner.parameters()).device
         support_x = self.images(support, "support").to(device)  # [support, C, H, W]
-        query_x = self.images(query, "query").to(device)        # [queries, C, H, W]
+        query_x = self.images(query, "query").to(device)  # [queries, C, H, W]
         support_y = torch.tensor([index_of[label] for label in support_labels], device=device)
         with torch.set_grad_enabled(self.learner.adapts_with_gradients):
             scores = self.learner.adapt(support_x, support_y)(query_x).detach()
@@ -92,8 +98,10 @@ class SavedLearner:
     def images(self, pictures, role: str) -> torch.Tensor:
         """Paths, PIL images or tensors, as one float tensor [count, C, H, W] the learner can take."""
         if self.preprocessing is None:
-            raise TypeError(f"this {self.learner.method} learner was trained on {self.dataset['name']}, which has no "
-                            f"pictures: call its adapt(support_x, support_y) with the task's tensors instead")
+            raise TypeError(
+                f"this {self.learner.method} learner was trained on {self.dataset['name']}, which has no "
+                f"pictures: call its adapt(support_x, support_y) with the task's tensors instead"
+            )
         channels, size = self.dataset["image_shape"][0], self.dataset["image_shape"][1]
         arrays, tensor_sizes = [], set()
         for position, picture in enumerate(pictures):
@@ -112,17 +120,22 @@ class SavedLearner:
                 tensor = _checked_tensor(picture, f"{role} picture {position}")
                 tensor = tensor[None] if tensor.dim() == 2 else tensor  # [C, H, W]
                 if tensor.dim() != 3 or tensor.shape[0] != channels:
-                    raise ValueError(f"{role} picture {position} is a tensor of shape {tuple(picture.shape)}; "
-                                     f"expected [{channels}, H, W] or [H, W] with ink high in [0, 1]")
+                    raise ValueError(
+                        f"{role} picture {position} is a tensor of shape {tuple(picture.shape)}; "
+                        f"expected [{channels}, H, W] or [H, W] with ink high in [0, 1]"
+                    )
                 tensor_sizes.add(tuple(tensor.shape[1:]))
                 arrays.append(tensor)
             else:
-                raise TypeError(f"{role} picture {position} is a {type(picture).__name__}; give image paths, "
-                                f"PIL images or tensors")
+                raise TypeError(
+                    f"{role} picture {position} is a {type(picture).__name__}; give image paths, PIL images or tensors"
+                )
         if len(tensor_sizes) > 1:
             listed = " and ".join(f"{h}x{w}" for h, w in sorted(tensor_sizes))
-            raise ValueError(f"the {role} tensors have different sizes ({listed}); give tensors of one size, "
-                             f"or paths or PIL images, which are resized for you")
+            raise ValueError(
+                f"the {role} tensors have different sizes ({listed}); give tensors of one size, "
+                f"or paths or PIL images, which are resized for you"
+            )
         resized = [_resize(array, size) for array in arrays]
         return torch.stack(resized)
 
@@ -131,8 +144,10 @@ def _checked_tensor(picture: torch.Tensor, what: str) -> torch.Tensor:
     """A tensor picture as float32, refused unless it is what preprocessing makes: finite values in [0, 1], ink
     high (a uint8 picture of 0-255 values has not been preprocessed)."""
     if not (picture.is_floating_point() or picture.dtype == torch.bool):
-        raise ValueError(f"{what} is a {picture.dtype} tensor; give a float tensor with ink high in [0, 1] (e.g. "
-                         f"a uint8 picture of 0-255 values divided by 255), or a path or PIL image")
+        raise ValueError(
+            f"{what} is a {picture.dtype} tensor; give a float tensor with ink high in [0, 1] (e.g. "
+            f"a uint8 picture of 0-255 values divided by 255), or a path or PIL image"
+        )
     tensor = picture.float()
     if tensor.numel() == 0:
         raise ValueError(f"{what} is an empty tensor of shape {tuple(picture.shape)}")
@@ -140,13 +155,16 @@ def _checked_tensor(picture: torch.Tensor, what: str) -> torch.Tensor:
         raise ValueError(f"{what} holds values that are not finite numbers (nan or infinity)")
     low, high = tensor.min().item(), tensor.max().item()
     if low < 0 or high > 1:
-        raise ValueError(f"{what} has values from {low:g} to {high:g}; a tensor picture is taken as preprocessed, "
-                         f"with ink high in [0, 1] (give a path or PIL image to have it preprocessed)")
+        raise ValueError(
+            f"{what} has values from {low:g} to {high:g}; a tensor picture is taken as preprocessed, "
+            f"with ink high in [0, 1] (give a path or PIL image to have it preprocessed)"
+        )
     return tensor
 
 
 def _resize(image: torch.Tensor, size: int) -> torch.Tensor:
     if image.shape[1:] == (size, size):
         return image
-    return torch.nn.functional.interpolate(image[None], size=(size, size), mode="bilinear", antialias=True,
-                                           align_corners=False)[0]
+    return torch.nn.functional.interpolate(
+        image[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False
+    )[0]

@@ -1,4 +1,5 @@
 """Interactive controls for the notebooks (ipywidgets)."""
+
 from __future__ import annotations
 
 import html
@@ -41,9 +42,15 @@ class TaskExplorer:
         for control in controls:
             control.observe(lambda change: self.restart(), names="value")
         self.new_task.on_click(lambda button: self.draw())
-        self.widget = widgets.VBox([widgets.HBox([self.dataset, self.split]),
-                                    widgets.HBox([self.ways, self.shots, self.queries]),
-                                    widgets.HBox([self.within, self.new_task]), self.note, self.picture])
+        self.widget = widgets.VBox(
+            [
+                widgets.HBox([self.dataset, self.split]),
+                widgets.HBox([self.ways, self.shots, self.queries]),
+                widgets.HBox([self.within, self.new_task]),
+                self.note,
+                self.picture,
+            ]
+        )
         self.restart()
 
     def restart(self):
@@ -53,8 +60,15 @@ class TaskExplorer:
             self._loaded[name] = load_dataset(name)
         self.sampler, self.message = None, ""
         try:
-            self.sampler = TaskSampler(self._loaded[name], self.split.value, self.ways.value, self.shots.value,
-                                       self.queries.value, within_alphabet=self.within.value, seed=self.seed)
+            self.sampler = TaskSampler(
+                self._loaded[name],
+                self.split.value,
+                self.ways.value,
+                self.shots.value,
+                self.queries.value,
+                within_alphabet=self.within.value,
+                seed=self.seed,
+            )
         except ValueError as error:  # e.g. more ways than the chosen alphabet has: shown, not raised
             self.message = str(error)
         self.draw()
@@ -84,8 +98,9 @@ class AccuracyExplorer:
     current setting (after training a learner further, say).
     """
 
-    def __init__(self, learners: dict, dataset, episodes: int = 100, queries: int = 15, split: str = "test",
-                 seed: int = 0):
+    def __init__(
+        self, learners: dict, dataset, episodes: int = 100, queries: int = 15, split: str = "test", seed: int = 0
+    ):
         if not learners:
             raise ValueError("AccuracyExplorer needs at least one learner: {name: learner}")
         self.learners, self.dataset = dict(learners), dataset
@@ -99,8 +114,9 @@ class AccuracyExplorer:
         for control in (self.method, self.ways, self.shots):
             control.observe(lambda change: self.evaluate(), names="value")
         self.button.on_click(lambda button: self.evaluate())
-        self.widget = widgets.VBox([widgets.HBox([self.method, self.button]), widgets.HBox([self.ways, self.shots]),
-                                    self.result])
+        self.widget = widgets.VBox(
+            [widgets.HBox([self.method, self.button]), widgets.HBox([self.ways, self.shots]), self.result]
+        )
         self.evaluate()
 
     def evaluate(self):
@@ -108,16 +124,25 @@ class AccuracyExplorer:
         name = self.method.value
         self.result.value = html.escape(f"evaluating {name} on {self.episodes} tasks…")
         try:
-            self.evaluation = evaluate(self.learners[name], self.dataset, ways=self.ways.value,
-                                       shots=self.shots.value, queries=self.queries, episodes=self.episodes,
-                                       split=self.split, seed=self.seed)
+            self.evaluation = evaluate(
+                self.learners[name],
+                self.dataset,
+                ways=self.ways.value,
+                shots=self.shots.value,
+                queries=self.queries,
+                episodes=self.episodes,
+                split=self.split,
+                seed=self.seed,
+            )
         except ValueError as error:  # e.g. more ways than the split has classes: shown, not raised
             self.evaluation = None
             self.result.value = html.escape(str(error))
             return
-        self.result.value = (f"<b>{html.escape(name)}</b>: {100 * self.evaluation.mean:.1f}% ± "
-                             f"{100 * self.evaluation.ci95:.1f}% <span style='color:gray'>"
-                             f"({html.escape(self.evaluation.protocol)}; 95% CI)</span>")
+        self.result.value = (
+            f"<b>{html.escape(name)}</b>: {100 * self.evaluation.mean:.1f}% ± "
+            f"{100 * self.evaluation.ci95:.1f}% <span style='color:gray'>"
+            f"({html.escape(self.evaluation.protocol)}; 95% CI)</span>"
+        )
 
     def _ipython_display_(self):
         display(self.widget)

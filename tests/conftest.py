@@ -4,6 +4,7 @@ Omniglot fixtures: the tests fetch the small Omniglot archives through the packa
 from a real HTTP server on the loopback address, exactly as a user's code would (with $FEWSHOT_LAB_MIRROR
 pointing at it); the archives come from the shared data folder beside the repository.
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,7 +22,7 @@ SMALL_ARCHIVES = ("images_background_small1.zip", "images_background_small2.zip"
 class _ArchiveHandler(http.server.SimpleHTTPRequestHandler):
     timeout = 10  # seconds a silent client may hold a server thread
 
-    def __init__(self, archive_server: "ArchiveServer", *args, **kwargs):
+    def __init__(self, archive_server: ArchiveServer, *args, **kwargs):
         self.archive_server = archive_server
         super().__init__(*args, **kwargs)
 
@@ -38,7 +39,7 @@ class _ArchiveHandler(http.server.SimpleHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body[:len(body) // 2])
+        self.wfile.write(body[: len(body) // 2])
         self.wfile.flush()
         self.close_connection = True
 
@@ -61,8 +62,7 @@ class ArchiveServer:
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     def close(self):
@@ -104,9 +104,11 @@ def omniglot_server(omniglot_source, fewshot_data, tmp_path, monkeypatch):
 # Session-wide data: one cache folder for the whole run (the notebooks' kernels inherit it too, so they
 # reuse the glyphs generated here), and the real datasets loaded once, the way a user loads them.
 
+
 def pytest_configure(config):
     import os
     import tempfile
+
     if "FEWSHOT_LAB_TEST_DATA" not in os.environ:
         os.environ["FEWSHOT_LAB_TEST_DATA"] = tempfile.mkdtemp(prefix="fewshot_lab_tests_")
     os.environ["FEWSHOT_LAB_DATA"] = os.environ["FEWSHOT_LAB_TEST_DATA"]
@@ -121,6 +123,7 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def glyphs_dataset():
     from fewshot_lab.data import load_dataset
+
     return load_dataset("glyphs")
 
 
@@ -129,7 +132,9 @@ def fetch_omniglot_small():
     """omniglot-small fetched through the download code from a loopback server serving copies (in the session's
     test data folder) of the shared archives, once per session; None when the shared archives are absent."""
     import os
+
     from fewshot_lab.data import list_datasets, load_dataset
+
     if not all((OMNIGLOT_SOURCE / name).is_file() for name in SMALL_ARCHIVES):
         return None
     cached = next(row["cached"] for row in list_datasets() if row["name"] == "omniglot-small")
@@ -150,9 +155,11 @@ def fetch_omniglot_small():
 
 def _loads_omniglot(notebook: Path) -> bool:
     import json
+
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    return any('load_dataset("omniglot-small")' in "".join(cell["source"]) for cell in cells
-               if cell["cell_type"] == "code")
+    return any(
+        'load_dataset("omniglot-small")' in "".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"
+    )
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -174,4 +181,6 @@ def omniglot_small_dataset():
 
 @pytest.fixture(params=["glyphs", "omniglot-small"])
 def real_dataset(request):
-    return request.getfixturevalue({"glyphs": "glyphs_dataset", "omniglot-small": "omniglot_small_dataset"}[request.param])
+    return request.getfixturevalue(
+        {"glyphs": "glyphs_dataset", "omniglot-small": "omniglot_small_dataset"}[request.param]
+    )

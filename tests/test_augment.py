@@ -1,4 +1,5 @@
 """Training-only augmentation: rotated classes for meta-train alone, seeded affine moves, exact resume."""
+
 import pytest
 import torch
 
@@ -18,8 +19,10 @@ def test_rotations_enlarge_only_the_meta_train_split():
     assert training.splits["val"] == dataset.splits["val"] and training.splits["test"] == dataset.splits["test"]
     rotated = training.splits["train"][-1]
     source = dataset.splits["train"][-1]
-    assert torch.equal(training.images[training.image_indices(rotated)],
-                       torch.rot90(dataset.images[dataset.image_indices(source)], 3, dims=(2, 3)))
+    assert torch.equal(
+        training.images[training.image_indices(rotated)],
+        torch.rot90(dataset.images[dataset.image_indices(source)], 3, dims=(2, 3)),
+    )
     assert Augmentation(rotations=False).training_dataset(dataset) is dataset
 
 
@@ -68,16 +71,18 @@ def test_affine_stream_moves_images_only_and_restores_its_state():
 
 def test_augmented_training_resumes_exactly(tmp_path):
     dataset = pattern_dataset()
-    settings = dict(ways=3, shots=1, queries=2, steps=12, val_every=4, val_episodes=5, progress=False,
-                    augment=Augmentation())
+    settings = dict(
+        ways=3, shots=1, queries=2, steps=12, val_every=4, val_episodes=5, progress=False, augment=Augmentation()
+    )
     torch.manual_seed(0)
     meta_train(build_learner("protonet", backbone="conv4-small"), dataset, out=tmp_path / "straight", **settings)
     torch.manual_seed(0)
     stopped = build_learner("protonet", backbone="conv4-small")
     InterruptAt(stopped, call=7)
     meta_train(stopped, dataset, out=tmp_path / "stopped", **settings)
-    meta_train(build_learner("protonet", backbone="conv4-small"), dataset, out=tmp_path / "stopped", resume=True,
-               **settings)
+    meta_train(
+        build_learner("protonet", backbone="conv4-small"), dataset, out=tmp_path / "stopped", resume=True, **settings
+    )
     straight, resumed = (torch.load(tmp_path / name / "last.pt", weights_only=True) for name in ("straight", "stopped"))
     assert resumed["training"]["history"]["loss"] == straight["training"]["history"]["loss"]
     for name, tensor in straight["weights"].items():

@@ -6,6 +6,7 @@ may damage; its `act` then does the bad thing and returns what the user was told
 line, the message of an exception, or the text of the warnings. The row's `says` must match it, and `kept` checks
 that nothing was lost: by default, that no file under the world changed in the act.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -18,9 +19,9 @@ import signal
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -41,8 +42,22 @@ from fewshot_lab.saved import SavedLearner, load
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 PICTURES = Path(__file__).resolve().parent / "pictures"
-TINY = ["--dataset", "glyphs", "--backbone", "conv4-small", "--ways", "3", "--queries", "2", "--val-episodes", "2",
-        "--augment", "affine", "--val-every", "2"]
+TINY = [
+    "--dataset",
+    "glyphs",
+    "--backbone",
+    "conv4-small",
+    "--ways",
+    "3",
+    "--queries",
+    "2",
+    "--val-episodes",
+    "2",
+    "--augment",
+    "affine",
+    "--val-every",
+    "2",
+]
 TRAIN = ["train", "--method", "protonet", *TINY, "--steps", "4"]
 
 
@@ -65,8 +80,11 @@ class World:
         return self.root / "run"
 
     def files(self) -> dict[str, bytes]:
-        return {str(path.relative_to(self.root)): path.read_bytes() for path in sorted(self.root.rglob("*"))
-                if path.is_file()}
+        return {
+            str(path.relative_to(self.root)): path.read_bytes()
+            for path in sorted(self.root.rglob("*"))
+            if path.is_file()
+        }
 
 
 @pytest.fixture
@@ -89,7 +107,7 @@ def refused(call: Callable[[], object]) -> str:
     """Call the API, which must raise; returns the error's one-line message."""
     try:
         call()
-    except Exception as error:  # noqa: BLE001  (any error is what is under test: its text is checked)
+    except Exception as error:
         message = str(error)
         assert "\n" not in message, message
         return f"{type(error).__name__}: {message}"
@@ -107,8 +125,9 @@ def warned(call: Callable[[], object]) -> str:
 def train_api(out, **options):
     settings = dict(ways=3, shots=1, queries=2, steps=4, val_every=2, val_episodes=2, progress=False)
     torch.manual_seed(0)
-    return meta_train(build_learner("protonet", backbone="conv4-small"), load_dataset("glyphs"), out=out,
-                      **{**settings, **options})
+    return meta_train(
+        build_learner("protonet", backbone="conv4-small"), load_dataset("glyphs"), out=out, **{**settings, **options}
+    )
 
 
 def saved(world: World) -> SavedLearner:
@@ -139,15 +158,17 @@ def write_file(path: Path, content: bytes) -> Path:
 
 def hostile_checkpoint(world: World):
     """A last.pt whose pickle would create a file when loaded unsafely."""
+
     class Hostile:
         def __reduce__(self):
             return (Path.touch, (world.root / "pwned",))
+
     torch.save({"format": "fewshot_lab-checkpoint-1", "weights": Hostile()}, world.run / "last.pt")
 
 
 def cut_in_half(path: Path):
     data = path.read_bytes()
-    path.write_bytes(data[:len(data) // 2])
+    path.write_bytes(data[: len(data) // 2])
 
 
 def mixed_run(world: World):
@@ -171,6 +192,10 @@ def folder_cache(world: World) -> Path:
     return next((Path(os.environ["FEWSHOT_LAB_DATA"]) / "folders").glob(f"{drawings(world).name}-*.npz"))
 
 
+def nothing_cached(world: World):
+    assert not list((Path(os.environ["FEWSHOT_LAB_DATA"]) / "folders").glob(f"{drawings(world).name}-*.npz"))
+
+
 def cached_drawings(world: World):
     for label, picture in (("tee", "strokes_grey.png"), ("rgba", "strokes_rgba.png"), ("wide", "strokes_16bit.png")):
         for copy in range(3):
@@ -188,9 +213,11 @@ def rebuilt_drawings(world: World):
 
 # --- what `kept` checks after some rows ---
 
+
 def no_file_named(pattern: str) -> Callable[[World], None]:
     def check(world: World):
         assert not [p for p in world.root.rglob("*") if re.search(pattern, p.name)], list(world.root.rglob("*"))
+
     return check
 
 
@@ -206,14 +233,18 @@ def stale_temporaries_gone(world: World):
 
 # --- rows whose act needs a few lines ---
 
+
 def killed_mid_write_then_resumed(world: World) -> str:
     """SIGKILL a process in the middle of writing best.pt, then resume the run: the next write removes the
     temporary the killed one left."""
-    script = ("import sys, time\nfrom fewshot_lab.paths import atomic_path\n"
-              "with atomic_path(sys.argv[1]) as temporary:\n"
-              "    temporary.write_bytes(b'half a checkpoint')\n    print('writing', flush=True)\n    time.sleep(60)\n")
-    writer = subprocess.Popen([sys.executable, "-c", script, str(world.run / "best.pt")], cwd=REPOSITORY,
-                              stdout=subprocess.PIPE, text=True)
+    script = (
+        "import sys, time\nfrom fewshot_lab.paths import atomic_path\n"
+        "with atomic_path(sys.argv[1]) as temporary:\n"
+        "    temporary.write_bytes(b'half a checkpoint')\n    print('writing', flush=True)\n    time.sleep(60)\n"
+    )
+    writer = subprocess.Popen(
+        [sys.executable, "-c", script, str(world.run / "best.pt")], cwd=REPOSITORY, stdout=subprocess.PIPE, text=True
+    )
     assert writer.stdout.readline() == "writing\n"
     writer.send_signal(signal.SIGKILL)
     writer.wait()
@@ -242,7 +273,7 @@ def live_writers_temporary(world: World) -> str:
 
 
 def another_destinations_temporary(world: World) -> str:
-    """".best.pt.x.part" must not be taken for a temporary of a file named "best" (a prefix of its name)."""
+    """ ".best.pt.x.part" must not be taken for a temporary of a file named "best" (a prefix of its name)."""
     other = write_file(world.root / f".best.pt.{dead_pid()}-0th3r000.part", b"best.pt's, not best's")
     with atomic_path(world.root / "best") as temporary:
         temporary.write_bytes(b"written")
@@ -254,8 +285,12 @@ def another_destinations_temporary(world: World) -> str:
 def wrong_arrays(cache: Path):
     """A readable .npz whose arrays do not fit together (a class index beyond the classes)."""
     with open(cache, "wb") as handle:
-        np.savez(handle, images=np.zeros((2, 1, 4, 4), np.uint8), targets=np.array([0, 5]),
-                 classes=np.array(json.dumps([["a", "g"]])))
+        np.savez(
+            handle,
+            images=np.zeros((2, 1, 4, 4), np.uint8),
+            targets=np.array([0, 5]),
+            classes=np.array(json.dumps([["a", "g"]])),
+        )
 
 
 def load_drawings(world: World) -> str:
@@ -273,188 +308,422 @@ class Bad:
 
 BAD = [
     # 1. a --final run into a folder holding another run; evaluate and compare read one record
-    Bad("final run into a run folder", lambda w: cli(*TRAIN, "--final", "--out", w.run),
-        r"'.*run' already holds a run \(best.pt and last.pt\): give --resume to continue it, --replace to delete it"),
-    Bad("evaluate a folder mixing two runs", lambda w: cli("evaluate", w.run, "--ways", "3", "--episodes", "2"),
+    Bad(
+        "final run into a run folder",
+        lambda w: cli(*TRAIN, "--final", "--out", w.run),
+        r"'.*run' already holds a run \(best.pt and last.pt\): give --resume to continue it, --replace to delete it",
+    ),
+    Bad(
+        "evaluate a folder mixing two runs",
+        lambda w: cli("evaluate", w.run, "--ways", "3", "--episodes", "2"),
         r"the best.pt and last.pt in '.*run' are not one run's record: best.pt is step \d+ of run \w+, but last.pt "
-        r"records step \d+ of run \w+ as its best", prepare=mixed_run),
-    Bad("evaluate an old folder: a final last.pt beside an earlier run's best.pt",
-        lambda w: cli("evaluate", w.run, "--episodes", "2"), r"last.pt records step -1 of run \w+ as its best",
-        prepare=final_last),
-    Bad("compare a folder mixing two runs",
+        r"records step \d+ of run \w+ as its best",
+        prepare=mixed_run,
+    ),
+    Bad(
+        "evaluate an old folder: a final last.pt beside an earlier run's best.pt",
+        lambda w: cli("evaluate", w.run, "--episodes", "2"),
+        r"last.pt records step -1 of run \w+ as its best",
+        prepare=final_last,
+    ),
+    Bad(
+        "compare a folder mixing two runs",
         lambda w: cli("compare", w.run, "--settings", "3x1", "--episodes", "2", "--out", w.root / "t.md"),
-        r"fewshot-lab compare: error: .* are not one run's record", prepare=mixed_run),
-    Bad("load() a folder mixing two runs", lambda w: refused(lambda: load(w.run)), r"not one run's record",
-        prepare=mixed_run),
-    Bad("--init from a folder mixing two runs", lambda w: cli(*TRAIN, "--init", w.run, "--out", w.root / "new"),
-        r"not one run's record", prepare=mixed_run),
+        r"fewshot-lab compare: error: .* are not one run's record",
+        prepare=mixed_run,
+    ),
+    Bad(
+        "load() a folder mixing two runs",
+        lambda w: refused(lambda: load(w.run)),
+        r"not one run's record",
+        prepare=mixed_run,
+    ),
+    Bad(
+        "--init from a folder mixing two runs",
+        lambda w: cli(*TRAIN, "--init", w.run, "--out", w.root / "new"),
+        r"not one run's record",
+        prepare=mixed_run,
+    ),
     # 2. training without --resume into another run's folder
-    Bad("another method into a run folder",
-        lambda w: cli("train", "--method", "matching", *TINY, "--steps", "4", "--out", w.run), r"already holds a run"),
-    Bad("meta_train(out=) into a run folder", lambda w: refused(lambda: train_api(w.run)),
-        r"FileExistsError: .* give resume=True to continue it, replace=True to delete it and start this one"),
-    Bad("a folder holding only a best.pt", lambda w: cli(*TRAIN, "--out", w.run), r"already holds a run \(best.pt\)",
-        prepare=lambda w: (w.run / "last.pt").unlink()),
-    Bad("--resume with --replace", lambda w: cli(*TRAIN, "--resume", "--replace", "--out", w.run),
-        r"--resume continues the run in --out; --replace deletes it .*give one of them"),
-    Bad("resume=True with replace=True", lambda w: refused(lambda: train_api(w.run, resume=True, replace=True)),
-        r"give one of them"),
-    Bad("--resume into a folder with no run", lambda w: cli(*TRAIN, "--resume", "--out", w.root / "empty"),
-        r"'.*empty' holds no last.pt; leave out --resume to start a new run there"),
-    Bad("--out is a file", lambda w: cli(*TRAIN, "--out", w.root / "notes.txt"),
-        r"'.*notes.txt' is a file, not a run folder", prepare=lambda w: write_file(w.root / "notes.txt", b"mine")),
+    Bad(
+        "another method into a run folder",
+        lambda w: cli("train", "--method", "matching", *TINY, "--steps", "4", "--out", w.run),
+        r"already holds a run",
+    ),
+    Bad(
+        "meta_train(out=) into a run folder",
+        lambda w: refused(lambda: train_api(w.run)),
+        r"FileExistsError: .* give resume=True to continue it, replace=True to delete it and start this one",
+    ),
+    Bad(
+        "a folder holding only a best.pt",
+        lambda w: cli(*TRAIN, "--out", w.run),
+        r"already holds a run \(best.pt\)",
+        prepare=lambda w: (w.run / "last.pt").unlink(),
+    ),
+    Bad(
+        "--resume with --replace",
+        lambda w: cli(*TRAIN, "--resume", "--replace", "--out", w.run),
+        r"--resume continues the run in --out; --replace deletes it .*give one of them",
+    ),
+    Bad(
+        "resume=True with replace=True",
+        lambda w: refused(lambda: train_api(w.run, resume=True, replace=True)),
+        r"give one of them",
+    ),
+    Bad(
+        "--resume into a folder with no run",
+        lambda w: cli(*TRAIN, "--resume", "--out", w.root / "empty"),
+        r"'.*empty' holds no last.pt; leave out --resume to start a new run there",
+    ),
+    Bad(
+        "--out is a file",
+        lambda w: cli(*TRAIN, "--out", w.root / "notes.txt"),
+        r"'.*notes.txt' is a file, not a run folder",
+        prepare=lambda w: write_file(w.root / "notes.txt", b"mine"),
+    ),
     # 3. resume with other settings than the run's
-    Bad("resume with other ways, shots and queries",
-        lambda w: cli(*TRAIN, "--ways", "4", "--shots", "2", "--queries", "5", "--steps", "8", "--resume", "--out", w.run),
+    Bad(
+        "resume with other ways, shots and queries",
+        lambda w: cli(
+            *TRAIN, "--ways", "4", "--shots", "2", "--queries", "5", "--steps", "8", "--resume", "--out", w.run
+        ),
         r"--resume continues it unchanged: --ways 4 \(the run has --ways 3\); --shots 2 \(the run has --shots 1\); "
-        r"--queries 5 \(the run has --queries 2\)\. Give the run's own settings"),
-    Bad("resume with --augment none (was a KeyError)", lambda w: cli(*TRAIN, "--augment", "none", "--resume", "--out", w.run),
-        r"--augment none \(the run has --augment affine\)"),
-    Bad("resume with --augment all", lambda w: cli(*TRAIN, "--augment", "all", "--resume", "--out", w.run),
-        r"--augment all \(the run has --augment affine\)"),
-    Bad("resume with --augment-strength", lambda w: cli(*TRAIN, "--augment-strength", "2", "--resume", "--out", w.run),
-        r"--augment with --augment-strength \(\{.*'degrees': 20.0.*\}\) \(the run has --augment affine\)"),
-    Bad("resume with another --lr", lambda w: cli(*TRAIN, "--lr", "0.01", "--resume", "--out", w.run),
-        r"--lr 0.01 \(the run has --lr 0.001\)"),
-    Bad("resume with --final", lambda w: cli(*TRAIN, "--final", "--resume", "--out", w.run),
-        r"--final \(the run has no --final\)"),
-    Bad("resume with --val-ways", lambda w: cli(*TRAIN, "--val-ways", "2", "--resume", "--out", w.run),
-        r"--val-ways 2 \(the run has --val-ways \(not given\)\)"),
-    Bad("resume with another --seed", lambda w: cli(*TRAIN, "--seed", "5", "--resume", "--out", w.run),
-        r"--seed 5 \(the run has --seed 0\)"),
-    Bad("resume with another method", lambda w: cli("train", "--method", "matching", *TINY, "--resume", "--out", w.run),
-        r"holds a 'protonet' learner, not a 'matching' one"),
-    Bad("resume with another backbone",
+        r"--queries 5 \(the run has --queries 2\)\. Give the run's own settings",
+    ),
+    Bad(
+        "resume with --augment none (was a KeyError)",
+        lambda w: cli(*TRAIN, "--augment", "none", "--resume", "--out", w.run),
+        r"--augment none \(the run has --augment affine\)",
+    ),
+    Bad(
+        "resume with --augment all",
+        lambda w: cli(*TRAIN, "--augment", "all", "--resume", "--out", w.run),
+        r"--augment all \(the run has --augment affine\)",
+    ),
+    Bad(
+        "resume with --augment-strength",
+        lambda w: cli(*TRAIN, "--augment-strength", "2", "--resume", "--out", w.run),
+        r"--augment with --augment-strength \(\{.*'degrees': 20.0.*\}\) \(the run has --augment affine\)",
+    ),
+    Bad(
+        "resume with another --lr",
+        lambda w: cli(*TRAIN, "--lr", "0.01", "--resume", "--out", w.run),
+        r"--lr 0.01 \(the run has --lr 0.001\)",
+    ),
+    Bad(
+        "resume with --final",
+        lambda w: cli(*TRAIN, "--final", "--resume", "--out", w.run),
+        r"--final \(the run has no --final\)",
+    ),
+    Bad(
+        "resume with --val-ways",
+        lambda w: cli(*TRAIN, "--val-ways", "2", "--resume", "--out", w.run),
+        r"--val-ways 2 \(the run has --val-ways \(not given\)\)",
+    ),
+    Bad(
+        "resume with another --seed",
+        lambda w: cli(*TRAIN, "--seed", "5", "--resume", "--out", w.run),
+        r"--seed 5 \(the run has --seed 0\)",
+    ),
+    Bad(
+        "resume with another method",
+        lambda w: cli("train", "--method", "matching", *TINY, "--resume", "--out", w.run),
+        r"holds a 'protonet' learner, not a 'matching' one",
+    ),
+    Bad(
+        "resume with another backbone",
         lambda w: cli(*[a if a != "conv4-small" else "conv4" for a in TRAIN], "--resume", "--out", w.run),
-        r"\(backbone 'conv4-small' there, 'conv4' here\)"),
-    Bad("meta_train resumed with another precision",
-        lambda w: refused(lambda: train_api(w.run, resume=True, precision="bf16", augment=Augmentation(rotations=False))),
+        r"\(backbone 'conv4-small' there, 'conv4' here\)",
+    ),
+    Bad(
+        "meta_train resumed with another precision",
+        lambda w: refused(
+            lambda: train_api(w.run, resume=True, precision="bf16", augment=Augmentation(rotations=False))
+        ),
         r"SettingsDiffer: the run in '.*run' was started with other settings, and resume continues it unchanged: "
-        r"precision='bf16' \(the run has 'fp32'\)\. Resume with the run's settings"),
+        r"precision='bf16' \(the run has 'fp32'\)\. Resume with the run's settings",
+    ),
     # 4. pictures (the kinds that keep their strokes are tested below, from stored files)
-    Bad("a 32-bit picture beyond 16 bits",
+    Bad(
+        "a 32-bit picture beyond 16 bits",
         lambda w: refused(lambda: predict_with(w, Image.fromarray(np.full((8, 8), 1 << 20, np.int32)))),
         r"query picture 0: a I picture with values from 1.04858e\+06 to 1.04858e\+06 is neither an 8-bit nor a "
-        r"16-bit picture"),
-    Bad("a path that is not a picture", lambda w: refused(lambda: predict_with(w, w.root / "x.png")),
-        r"query picture 0 \('.*x.png'\) cannot be read", prepare=lambda w: write_file(w.root / "x.png", b"not a png")),
-    Bad("a picture of another kind", lambda w: refused(lambda: predict_with(w, [[0.0, 1.0]])),
-        r"TypeError: query picture 0 is a list; give image paths, PIL images or tensors"),
-    Bad("pictures for a regression learner",
-        lambda w: refused(lambda: SavedLearner(build_learner("maml", backbone="mlp", ways=1), {"name": "sinusoid"},
-                                               None).predict([picture_tensor(0)], ["a"], [picture_tensor(0)])),
-        r"trained on sinusoid, which has no pictures"),
-    Bad("an unreadable picture in a folder dataset", lambda w: refused(lambda: load_dataset(str(drawings(w)))),
+        r"16-bit picture",
+    ),
+    Bad(
+        "a path that is not a picture",
+        lambda w: refused(lambda: predict_with(w, w.root / "x.png")),
+        r"query picture 0 \('.*x.png'\) cannot be read",
+        prepare=lambda w: write_file(w.root / "x.png", b"not a png"),
+    ),
+    Bad(
+        "a picture of another kind",
+        lambda w: refused(lambda: predict_with(w, [[0.0, 1.0]])),
+        r"TypeError: query picture 0 is a list; give image paths, PIL images or tensors",
+    ),
+    Bad(
+        "pictures for a regression learner",
+        lambda w: refused(
+            lambda: SavedLearner(build_learner("maml", backbone="mlp", ways=1), {"name": "sinusoid"}, None).predict(
+                [picture_tensor(0)], ["a"], [picture_tensor(0)]
+            )
+        ),
+        r"trained on sinusoid, which has no pictures",
+    ),
+    Bad(
+        "an unreadable picture in a folder dataset",
+        lambda w: refused(lambda: load_dataset(str(drawings(w)))),
         r"cannot read image '.*0.png' of class 'a'",
-        prepare=lambda w: (write_file(drawings(w) / "a" / "0.png", b"junk"),
-                           write_file(drawings(w) / "b" / "0.png", (PICTURES / "strokes_grey.png").read_bytes())),
-        kept=lambda w: pytest.raises(StopIteration, folder_cache, w)),  # nothing cached
+        prepare=lambda w: (
+            write_file(drawings(w) / "a" / "0.png", b"junk"),
+            write_file(drawings(w) / "b" / "0.png", (PICTURES / "strokes_grey.png").read_bytes()),
+        ),
+        kept=nothing_cached,
+    ),
     # 5. tensors predict must not take
-    Bad("predict a nan tensor", lambda w: refused(lambda: predict_with(w, picture_tensor(float("nan")))),
-        r"query picture 0 holds values that are not finite numbers \(nan or infinity\)"),
-    Bad("predict an inf tensor", lambda w: refused(lambda: predict_with(w, picture_tensor(float("inf")))),
-        r"not finite numbers"),
-    Bad("predict a raw 0-255 uint8 tensor", lambda w: refused(lambda: predict_with(w, picture_tensor(255, torch.uint8))),
-        r"query picture 0 is a torch.uint8 tensor; give a float tensor with ink high in \[0, 1\]"),
-    Bad("predict a float tensor of 0-255 values", lambda w: refused(lambda: predict_with(w, picture_tensor(200.0))),
-        r"query picture 0 has values from 200 to 200; a tensor picture is taken as preprocessed"),
-    Bad("predict a negative tensor", lambda w: refused(lambda: predict_with(w, picture_tensor(-0.5))),
-        r"has values from -0.5 to -0.5"),
-    Bad("predict an empty tensor", lambda w: refused(lambda: predict_with(w, torch.zeros(1, 0, 28))),
-        r"query picture 0 is an empty tensor of shape \(1, 0, 28\)"),
-    Bad("predict a colour tensor with a grey learner", lambda w: refused(lambda: predict_with(w, torch.zeros(3, 28, 28))),
-        r"expected \[1, H, W\] or \[H, W\]"),
-    Bad("a nan support tensor",
+    Bad(
+        "predict a nan tensor",
+        lambda w: refused(lambda: predict_with(w, picture_tensor(float("nan")))),
+        r"query picture 0 holds values that are not finite numbers \(nan or infinity\)",
+    ),
+    Bad(
+        "predict an inf tensor",
+        lambda w: refused(lambda: predict_with(w, picture_tensor(float("inf")))),
+        r"not finite numbers",
+    ),
+    Bad(
+        "predict a raw 0-255 uint8 tensor",
+        lambda w: refused(lambda: predict_with(w, picture_tensor(255, torch.uint8))),
+        r"query picture 0 is a torch.uint8 tensor; give a float tensor with ink high in \[0, 1\]",
+    ),
+    Bad(
+        "predict a float tensor of 0-255 values",
+        lambda w: refused(lambda: predict_with(w, picture_tensor(200.0))),
+        r"query picture 0 has values from 200 to 200; a tensor picture is taken as preprocessed",
+    ),
+    Bad(
+        "predict a negative tensor",
+        lambda w: refused(lambda: predict_with(w, picture_tensor(-0.5))),
+        r"has values from -0.5 to -0.5",
+    ),
+    Bad(
+        "predict an empty tensor",
+        lambda w: refused(lambda: predict_with(w, torch.zeros(1, 0, 28))),
+        r"query picture 0 is an empty tensor of shape \(1, 0, 28\)",
+    ),
+    Bad(
+        "predict a colour tensor with a grey learner",
+        lambda w: refused(lambda: predict_with(w, torch.zeros(3, 28, 28))),
+        r"expected \[1, H, W\] or \[H, W\]",
+    ),
+    Bad(
+        "a nan support tensor",
         lambda w: refused(lambda: saved(w).predict([picture_tensor(float("nan"))], ["a"], [picture_tensor(0)])),
-        r"support picture 0 holds values that are not finite"),
-    Bad("fewer labels than support pictures",
+        r"support picture 0 holds values that are not finite",
+    ),
+    Bad(
+        "fewer labels than support pictures",
         lambda w: refused(lambda: saved(w).predict([picture_tensor(0), picture_tensor(1)], ["a"], [picture_tensor(0)])),
-        r"the support set has 2 pictures but 1 labels"),
+        r"the support set has 2 pictures but 1 labels",
+    ),
     # 6. numbers at their edges: no nan result, no exit 0
-    Bad("train --queries 0", lambda w: cli(*TRAIN, "--queries", "0", "--augment", "none", "--out", w.root / "q"),
-        r"queries must be at least 1: the training loss is measured on each task's queries, got 0"),
-    Bad("train --queries 0 with augmentation", lambda w: cli(*TRAIN, "--queries", "0", "--out", w.root / "q"),
-        r"queries must be at least 1"),
-    Bad("evaluate --queries 0", lambda w: cli("evaluate", w.run, "--queries", "0", "--episodes", "2", "--json"),
-        r"queries must be at least 1: a task is scored on its queries, got 0"),
-    Bad("evaluate(queries=0)",
+    Bad(
+        "train --queries 0",
+        lambda w: cli(*TRAIN, "--queries", "0", "--augment", "none", "--out", w.root / "q"),
+        r"queries must be at least 1: the training loss is measured on each task's queries, got 0",
+    ),
+    Bad(
+        "train --queries 0 with augmentation",
+        lambda w: cli(*TRAIN, "--queries", "0", "--out", w.root / "q"),
+        r"queries must be at least 1",
+    ),
+    Bad(
+        "evaluate --queries 0",
+        lambda w: cli("evaluate", w.run, "--queries", "0", "--episodes", "2", "--json"),
+        r"queries must be at least 1: a task is scored on its queries, got 0",
+    ),
+    Bad(
+        "evaluate(queries=0)",
         lambda w: refused(lambda: evaluate(saved(w).learner, load_dataset("glyphs"), ways=3, queries=0, episodes=2)),
-        r"queries must be at least 1"),
-    Bad("compare --queries 0",
-        lambda w: cli("compare", w.run, "--queries", "0", "--settings", "3x1", "--episodes", "2", "--out", w.root / "t.md"),
-        r"queries must be at least 1"),
-    Bad("compare --episodes 0",
+        r"queries must be at least 1",
+    ),
+    Bad(
+        "compare --queries 0",
+        lambda w: cli(
+            "compare", w.run, "--queries", "0", "--settings", "3x1", "--episodes", "2", "--out", w.root / "t.md"
+        ),
+        r"queries must be at least 1",
+    ),
+    Bad(
+        "compare --episodes 0",
         lambda w: cli("compare", w.run, "--episodes", "0", "--settings", "3x1", "--out", w.root / "t.md"),
-        r"episodes must be a positive integer, got 0"),
-    Bad("compare --settings 1x1", lambda w: cli("compare", w.run, "--settings", "1x1", "0x0", "--out", w.root / "t.md"),
-        r"a setting needs at least 2 ways and 1 shot, got 1x1, 0x0"),
-    Bad("compare --seed -1", lambda w: cli("compare", w.run, "--seed", "-1", "--out", w.root / "t.md"),
-        r"seed must be an integer of at least 0"),
-    Bad("train --lr nan", lambda w: cli(*TRAIN, "--lr", "nan", "--out", w.root / "n"),
-        r"lr must be a finite number of at least 0, got nan"),
+        r"episodes must be a positive integer, got 0",
+    ),
+    Bad(
+        "compare --settings 1x1",
+        lambda w: cli("compare", w.run, "--settings", "1x1", "0x0", "--out", w.root / "t.md"),
+        r"a setting needs at least 2 ways and 1 shot, got 1x1, 0x0",
+    ),
+    Bad(
+        "compare --seed -1",
+        lambda w: cli("compare", w.run, "--seed", "-1", "--out", w.root / "t.md"),
+        r"seed must be an integer of at least 0",
+    ),
+    Bad(
+        "train --lr nan",
+        lambda w: cli(*TRAIN, "--lr", "nan", "--out", w.root / "n"),
+        r"lr must be a finite number of at least 0, got nan",
+    ),
     Bad("train --lr -1", lambda w: cli(*TRAIN, "--lr", "-1", "--out", w.root / "n"), r"lr must be a finite number"),
-    Bad("train --lr 1e30: the loss diverges", lambda w: cli(*TRAIN, "--lr", "1e30", "--out", w.root / "n"),
-        r"the training loss became (nan|inf|-inf) at step \d+: the run diverged"),
-    Bad("train --max-minutes nan", lambda w: cli(*TRAIN, "--max-minutes", "nan", "--out", w.root / "n"),
-        r"max_minutes must be a positive finite number, got nan"),
-    Bad("train --max-minutes 0", lambda w: cli(*TRAIN, "--max-minutes", "0", "--out", w.root / "n"),
-        r"max_minutes must be a positive finite number, got 0"),
-    Bad("train --steps 0", lambda w: cli(*TRAIN, "--steps", "0", "--out", w.root / "n"),
-        r"steps must be a positive integer, got 0"),
-    Bad("train --meta-batch 0", lambda w: cli(*TRAIN, "--meta-batch", "0", "--out", w.root / "n"),
-        r"meta_batch, val_every and val_episodes must be positive integers"),
-    Bad("train --val-episodes 0", lambda w: cli(*TRAIN, "--val-episodes", "0", "--out", w.root / "n"),
-        r"meta_batch, val_every and val_episodes must be positive integers"),
+    Bad(
+        "train --lr 1e30: the loss diverges",
+        lambda w: cli(*TRAIN, "--lr", "1e30", "--out", w.root / "n"),
+        r"the training loss became (nan|inf|-inf) at step \d+: the run diverged",
+    ),
+    Bad(
+        "train --max-minutes nan",
+        lambda w: cli(*TRAIN, "--max-minutes", "nan", "--out", w.root / "n"),
+        r"max_minutes must be a positive finite number, got nan",
+    ),
+    Bad(
+        "train --max-minutes 0",
+        lambda w: cli(*TRAIN, "--max-minutes", "0", "--out", w.root / "n"),
+        r"max_minutes must be a positive finite number, got 0",
+    ),
+    Bad(
+        "train --steps 0",
+        lambda w: cli(*TRAIN, "--steps", "0", "--out", w.root / "n"),
+        r"steps must be a positive integer, got 0",
+    ),
+    Bad(
+        "train --meta-batch 0",
+        lambda w: cli(*TRAIN, "--meta-batch", "0", "--out", w.root / "n"),
+        r"meta_batch, val_every and val_episodes must be positive integers",
+    ),
+    Bad(
+        "train --val-episodes 0",
+        lambda w: cli(*TRAIN, "--val-episodes", "0", "--out", w.root / "n"),
+        r"meta_batch, val_every and val_episodes must be positive integers",
+    ),
     Bad("train --ways 1", lambda w: cli(*TRAIN, "--ways", "1", "--out", w.root / "n"), r"at least 2 ways"),
     Bad("train --shots 0", lambda w: cli(*TRAIN, "--shots", "0", "--out", w.root / "n"), r"at least 1 shot"),
-    Bad("train --seed -1", lambda w: cli(*TRAIN, "--seed", "-1", "--out", w.root / "n"),
-        r"seed must be an integer of at least 0 \(or None for fresh randomness\), got -1"),
-    Bad("train --augment-strength nan", lambda w: cli(*TRAIN, "--augment-strength", "nan", "--out", w.root / "n"),
-        r"--augment-strength must be at least 0 and below 10"),
-    Bad("train --image-size 3", lambda w: cli(*TRAIN, "--image-size", "3", "--out", w.root / "n"),
-        r"image_size must be an int\w* of at least 8 pixels, got 3"),
-    Bad("evaluate --episodes 0", lambda w: cli("evaluate", w.run, "--episodes", "0"),
-        r"episodes must be a positive integer, got 0"),
-    Bad("evaluate --seed -3", lambda w: cli("evaluate", w.run, "--seed", "-3", "--episodes", "2"),
-        r"seed must be an integer of at least 0"),
-    Bad("evaluate --ways 2000", lambda w: cli("evaluate", w.run, "--ways", "2000", "--episodes", "2"),
-        r"asked for 2000 ways but the 'test' split of glyphs has only \d+ classes"),
-    Bad("evaluate --shifted-views 0", lambda w: cli("evaluate", w.run, "--shifted-views", "0", "--episodes", "2"),
-        r"must be a positive integer, got 0"),
+    Bad(
+        "train --seed -1",
+        lambda w: cli(*TRAIN, "--seed", "-1", "--out", w.root / "n"),
+        r"seed must be an integer of at least 0 \(or None for fresh randomness\), got -1",
+    ),
+    Bad(
+        "train --augment-strength nan",
+        lambda w: cli(*TRAIN, "--augment-strength", "nan", "--out", w.root / "n"),
+        r"--augment-strength must be at least 0 and below 10",
+    ),
+    Bad(
+        "train --image-size 3",
+        lambda w: cli(*TRAIN, "--image-size", "3", "--out", w.root / "n"),
+        r"image_size must be an int\w* of at least 8 pixels, got 3",
+    ),
+    Bad(
+        "evaluate --episodes 0",
+        lambda w: cli("evaluate", w.run, "--episodes", "0"),
+        r"episodes must be a positive integer, got 0",
+    ),
+    Bad(
+        "evaluate --seed -3",
+        lambda w: cli("evaluate", w.run, "--seed", "-3", "--episodes", "2"),
+        r"seed must be an integer of at least 0",
+    ),
+    Bad(
+        "evaluate --ways 2000",
+        lambda w: cli("evaluate", w.run, "--ways", "2000", "--episodes", "2"),
+        r"asked for 2000 ways but the 'test' split of glyphs has only \d+ classes",
+    ),
+    Bad(
+        "evaluate --shifted-views 0",
+        lambda w: cli("evaluate", w.run, "--shifted-views", "0", "--episodes", "2"),
+        r"must be a positive integer, got 0",
+    ),
     # 7. damaged caches heal: detected, named, rebuilt from their source
-    Bad("a folder dataset's cache cut in half", load_drawings,
-        r"the cached dataset file '.*drawings_\w+-\w+.npz' is damaged \(BadZipFile: .*\); rebuilding it from its source",
-        prepare=lambda w: (cached_drawings(w), cut_in_half(folder_cache(w))), kept=rebuilt_drawings),
-    Bad("a folder dataset's cache of random bytes", load_drawings, r"drawings_\w+-\w+.npz' is damaged .*; rebuilding it",
-        prepare=lambda w: (cached_drawings(w), folder_cache(w).write_bytes(os.urandom(300))), kept=rebuilt_drawings),
-    Bad("a folder dataset's cache with arrays that do not fit", load_drawings,
+    Bad(
+        "a folder dataset's cache cut in half",
+        load_drawings,
+        r"the cached dataset file '.*drawings_\w+-\w+.npz' is damaged \(BadZipFile: .*\); "
+        r"rebuilding it from its source",
+        prepare=lambda w: (cached_drawings(w), cut_in_half(folder_cache(w))),
+        kept=rebuilt_drawings,
+    ),
+    Bad(
+        "a folder dataset's cache of random bytes",
+        load_drawings,
+        r"drawings_\w+-\w+.npz' is damaged .*; rebuilding it",
+        prepare=lambda w: (cached_drawings(w), folder_cache(w).write_bytes(os.urandom(300))),
+        kept=rebuilt_drawings,
+    ),
+    Bad(
+        "a folder dataset's cache with arrays that do not fit",
+        load_drawings,
         r"is damaged: its images \(uint8, shape \(2, 1, 4, 4\)\), targets \(shape \(2,\)\) and 1 classes do not fit "
-        r"together; rebuilding it", prepare=lambda w: (cached_drawings(w), wrong_arrays(folder_cache(w))),
-        kept=rebuilt_drawings),
+        r"together; rebuilding it",
+        prepare=lambda w: (cached_drawings(w), wrong_arrays(folder_cache(w))),
+        kept=rebuilt_drawings,
+    ),
     # 8. writes killed half-way leave temporaries that the next write removes; a live writer's are kept
     Bad("SIGKILL while writing best.pt, then resume", killed_mid_write_then_resumed, "", kept=stale_temporaries_gone),
-    Bad("temporaries of dead writers, then resume", resumed, "", prepare=dead_writers_temporaries,
-        kept=stale_temporaries_gone),
+    Bad(
+        "temporaries of dead writers, then resume",
+        resumed,
+        "",
+        prepare=dead_writers_temporaries,
+        kept=stale_temporaries_gone,
+    ),
     Bad("a live writer's temporary", live_writers_temporary, "", kept=lambda w: None),
     Bad("another file's temporary with a longer name", another_destinations_temporary, "", kept=lambda w: None),
     # 9. files that are not checkpoints: one line, never torch's advice to load them unsafely
-    Bad("evaluate a last.pt of random bytes", lambda w: cli("evaluate", w.run),
+    Bad(
+        "evaluate a last.pt of random bytes",
+        lambda w: cli("evaluate", w.run),
         r"'.*last.pt' is not a readable fewshot_lab checkpoint: it is damaged \(cut short or altered\), or it holds "
         r"more than tensors and plain values; it was not loaded",
-        prepare=lambda w: write_file(w.run / "last.pt", os.urandom(400))),
-    Bad("evaluate a hostile pickle", lambda w: cli("evaluate", w.run), r"is not a readable fewshot_lab checkpoint",
-        prepare=hostile_checkpoint, kept=no_file_named("pwned")),
-    Bad("resume from a hostile pickle", lambda w: cli(*TRAIN, "--resume", "--out", w.run),
-        r"is not a readable fewshot_lab checkpoint", prepare=hostile_checkpoint, kept=no_file_named("pwned")),
-    Bad("evaluate a best.pt cut in half", lambda w: cli("evaluate", w.run),
-        r"'.*best.pt' is not a readable fewshot_lab checkpoint", prepare=lambda w: cut_in_half(w.run / "best.pt")),
-    Bad("resume from a last.pt cut in half", lambda w: cli(*TRAIN, "--resume", "--out", w.run),
-        r"'.*last.pt' is not a readable fewshot_lab checkpoint", prepare=lambda w: cut_in_half(w.run / "last.pt")),
-    Bad("compare a run with an empty last.pt", lambda w: cli("compare", w.run, "--out", w.root / "t.md"),
-        r"is not a readable fewshot_lab checkpoint", prepare=lambda w: write_file(w.run / "last.pt", b"")),
-    Bad("load() a torch file that is not a checkpoint", lambda w: refused(lambda: load(w.root / "x.pt")),
+        prepare=lambda w: write_file(w.run / "last.pt", os.urandom(400)),
+    ),
+    Bad(
+        "evaluate a hostile pickle",
+        lambda w: cli("evaluate", w.run),
+        r"is not a readable fewshot_lab checkpoint",
+        prepare=hostile_checkpoint,
+        kept=no_file_named("pwned"),
+    ),
+    Bad(
+        "resume from a hostile pickle",
+        lambda w: cli(*TRAIN, "--resume", "--out", w.run),
+        r"is not a readable fewshot_lab checkpoint",
+        prepare=hostile_checkpoint,
+        kept=no_file_named("pwned"),
+    ),
+    Bad(
+        "evaluate a best.pt cut in half",
+        lambda w: cli("evaluate", w.run),
+        r"'.*best.pt' is not a readable fewshot_lab checkpoint",
+        prepare=lambda w: cut_in_half(w.run / "best.pt"),
+    ),
+    Bad(
+        "resume from a last.pt cut in half",
+        lambda w: cli(*TRAIN, "--resume", "--out", w.run),
+        r"'.*last.pt' is not a readable fewshot_lab checkpoint",
+        prepare=lambda w: cut_in_half(w.run / "last.pt"),
+    ),
+    Bad(
+        "compare a run with an empty last.pt",
+        lambda w: cli("compare", w.run, "--out", w.root / "t.md"),
+        r"is not a readable fewshot_lab checkpoint",
+        prepare=lambda w: write_file(w.run / "last.pt", b""),
+    ),
+    Bad(
+        "load() a torch file that is not a checkpoint",
+        lambda w: refused(lambda: load(w.root / "x.pt")),
         r"'.*x.pt' is not a fewshot_lab checkpoint \(expected format 'fewshot_lab-checkpoint-1'\)",
-        prepare=lambda w: torch.save({"weights": 1}, w.root / "x.pt")),
+        prepare=lambda w: torch.save({"weights": 1}, w.root / "x.pt"),
+    ),
     Bad("evaluate a missing run", lambda w: cli("evaluate", w.root / "nothing"), r"no checkpoint at '.*nothing'"),
 ]
 
@@ -480,8 +749,23 @@ def test_a_final_run_replacing_a_folder_is_what_evaluate_and_compare_read(world,
     for name, tensor in saved(world).learner.state_dict().items():
         assert torch.equal(tensor, last["weights"][name]), name
     capsys.readouterr()
-    assert main(["compare", str(world.run), "--settings", "3x1", "--episodes", "2", "--queries", "2",
-                 "--out", str(world.root / "t.md")]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                str(world.run),
+                "--settings",
+                "3x1",
+                "--episodes",
+                "2",
+                "--queries",
+                "2",
+                "--out",
+                str(world.root / "t.md"),
+            ]
+        )
+        == 0
+    )
     cell = json.loads((world.root / "t.json").read_text())["cells"][0]
     assert cell["training_steps"] == 4 and cell["training_seconds"] == last["training"]["history"]["seconds"]
 
@@ -511,16 +795,24 @@ def test_a_damaged_omniglot_cache_is_rebuilt_from_its_archive(omniglot_small_dat
     shutil.copytree(session, tmp_path / "omniglot")  # the archives and both caches
     cache = tmp_path / "omniglot" / "images_background_small1-28.npz"
     cut_in_half(cache)
-    with pytest.warns(UserWarning, match=r"the cached dataset file '.*images_background_small1-28.npz' is damaged "
-                                         r"\(BadZipFile: .*\); rebuilding it from its source"):
+    with pytest.warns(
+        UserWarning,
+        match=r"the cached dataset file '.*images_background_small1-28.npz' is damaged "
+        r"\(BadZipFile: .*\); rebuilding it from its source",
+    ):
         dataset = load_dataset("omniglot-small", download=False)
     assert torch.equal(dataset.images, omniglot_small_dataset.images)
     assert torch.equal(dataset.targets, omniglot_small_dataset.targets)
     load_arrays(cache)  # whole again
     (tmp_path / "omniglot" / "archives" / "images_background_small1.zip").unlink()
     cut_in_half(cache)
-    with pytest.warns(UserWarning, match="is damaged"), pytest.raises(
-            FileNotFoundError, match="the Omniglot archive images_background_small1.zip is not in .* and download=False"):
+    with (
+        pytest.warns(UserWarning, match="is damaged"),
+        pytest.raises(
+            FileNotFoundError,
+            match=r"the Omniglot archive images_background_small1.zip is not in .* and download=False",
+        ),
+    ):
         load_dataset("omniglot-small", download=False)  # no source to rebuild from: said, not hidden
 
 
@@ -528,14 +820,24 @@ def test_an_interrupted_downloads_temporary_is_removed_by_the_next_download(omni
     archives = fewshot_data / "omniglot" / "archives"
     left = write_file(archives / ".images_background_small1.zip.8m4x2q1z.part", b"half an archive")
     load_dataset("omniglot-small")
-    assert not left.exists() and sorted(p.name for p in archives.iterdir()) == ["images_background_small1.zip",
-                                                                                 "images_background_small2.zip"]
+    assert not left.exists() and sorted(p.name for p in archives.iterdir()) == [
+        "images_background_small1.zip",
+        "images_background_small2.zip",
+    ]
 
 
 # --- pictures read as a person sees them: every kind of file shows the same T and slanted grey stroke ---
 
-DARK_STROKES = ["strokes_grey.png", "strokes_rgb.png", "strokes_rgba.png", "strokes_la.png", "strokes_palette.png",
-                "strokes_palette_transparent.png", "strokes_16bit.png", "strokes_cmyk.tif"]
+DARK_STROKES = [
+    "strokes_grey.png",
+    "strokes_rgb.png",
+    "strokes_rgba.png",
+    "strokes_la.png",
+    "strokes_palette.png",
+    "strokes_palette_transparent.png",
+    "strokes_16bit.png",
+    "strokes_cmyk.tif",
+]
 
 
 def reference_ink() -> np.ndarray:

@@ -1,4 +1,5 @@
 """The pretrained-embedding baselines of section 7.4: k-NN on the embedding (forgets nothing) and fine-tuning."""
+
 import copy
 
 import numpy as np
@@ -34,22 +35,33 @@ def parts_dataset(classes=48, per_class=20, parts=6, jitter=3, noise=100, seed=0
         for stroke, place in chosen:
             for drawing in range(per_class):
                 row, column = np.array(places[place]) + rng.integers(-jitter, jitter + 1, 2)
-                window = images[k, drawing, row:row + 7, column:column + 7]
+                window = images[k, drawing, row : row + 7, column : column + 7]
                 np.maximum(window, 200 * strokes[stroke], out=window)
     images = images.reshape(-1, 1, 28, 28) + rng.integers(0, noise, (classes * per_class, 1, 28, 28))
     train, val = classes * 5 // 8, classes * 6 // 8
     splits = {"train": list(range(train)), "val": list(range(train, val)), "test": list(range(val, classes))}
-    return FewShotDataset("parts", torch.from_numpy(images.clip(0, 255).astype(np.uint8)),
-                          torch.arange(classes).repeat_interleave(per_class),
-                          [ClassInfo(f"c{i}", f"g{i % 4}") for i in range(classes)], splits, Preprocessing(28, 1, True))
+    return FewShotDataset(
+        "parts",
+        torch.from_numpy(images.clip(0, 255).astype(np.uint8)),
+        torch.arange(classes).repeat_interleave(per_class),
+        [ClassInfo(f"c{i}", f"g{i % 4}") for i in range(classes)],
+        splits,
+        Preprocessing(28, 1, True),
+    )
 
 
 def numbered_dataset() -> FewShotDataset:
     """12 classes of 5 blank images each, every pixel of class c at 20 * c: an image tells its class."""
     images = (20 * torch.arange(12)).repeat_interleave(5).to(torch.uint8).view(60, 1, 1, 1).expand(60, 1, 4, 4)
     splits = {"train": [9, 0, 3, 11, 7, 2], "val": [1, 5, 10], "test": [4, 6, 8]}
-    return FewShotDataset("numbered", images.contiguous(), torch.arange(12).repeat_interleave(5),
-                          [ClassInfo(f"n{i}", "g") for i in range(12)], splits, Preprocessing(4, 1, True))
+    return FewShotDataset(
+        "numbered",
+        images.contiguous(),
+        torch.arange(12).repeat_interleave(5),
+        [ClassInfo(f"n{i}", "g") for i in range(12)],
+        splits,
+        Preprocessing(4, 1, True),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +122,9 @@ def test_a_saved_knn_learner_reloads_into_one_built_by_name(pretrained):
     for name, tensor in learner.state_dict().items():
         torch.testing.assert_close(rebuilt.state_dict()[name], tensor, rtol=0, atol=0)
     same_tasks = dict(episodes=20, seed=1)
-    assert np.array_equal(evaluate(rebuilt, dataset, **same_tasks).values, evaluate(learner, dataset, **same_tasks).values)
+    assert np.array_equal(
+        evaluate(rebuilt, dataset, **same_tasks).values, evaluate(learner, dataset, **same_tasks).values
+    )
 
 
 def test_knn_changes_no_weight_and_is_nearest_neighbour_on_the_embedding(pretrained):
@@ -206,17 +220,21 @@ def test_build_learner_measures_features_and_needs_train_classes():
     learner = build_learner("finetune", backbone="conv4", train_classes=7)
     assert isinstance(learner, FineTuner) and learner.head.weight.shape == (7, 64)
     assert learner.config()["features"] == 64 and learner.embedding.training  # the dry run leaves train mode
-    with pytest.raises(TypeError, match=r"method 'knn' needs train_classes=, the number of meta-train classes "
-                                        r"\(len\(dataset.splits\['train'\]\)\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"method 'knn' needs train_classes=, the number of meta-train classes "
+        r"\(len\(dataset.splits\['train'\]\)\)",
+    ):
         build_learner("knn", backbone="conv4-small")
     with pytest.raises(ValueError, match="rule must be"):
         build_learner("knn", train_classes=7, rule="mean")
-    with pytest.raises(ValueError, match="train_classes .* must be an integer of at least 2"):
+    with pytest.raises(ValueError, match=r"train_classes .* must be an integer of at least 2"):
         build_learner("finetune", train_classes=1)
 
 
 def test_training_refuses_a_train_split_of_another_size():
     learner = build_learner("knn", backbone="conv4-small", train_classes=30)
-    with pytest.raises(ValueError, match="this knn learner was built for 30 meta-train classes but the train split "
-                                         "of patterns has 7"):
+    with pytest.raises(
+        ValueError, match="this knn learner was built for 30 meta-train classes but the train split of patterns has 7"
+    ):
         meta_train(learner, pattern_dataset(), **{**TRAINING, "ways": 3})

@@ -1,4 +1,5 @@
 """The command line (train, evaluate) and saved learners that take raw pictures and any labels."""
+
 import json
 import zipfile
 
@@ -15,8 +16,29 @@ from tests.conftest import OMNIGLOT_SOURCE
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory, glyphs_dataset):
     out = tmp_path_factory.mktemp("runs") / "proto"
-    code = main(["train", "--method", "protonet", "--dataset", "glyphs", "--backbone", "conv4-small", "--ways", "5",
-                 "--queries", "5", "--steps", "30", "--val-every", "15", "--val-episodes", "10", "--out", str(out)])
+    code = main(
+        [
+            "train",
+            "--method",
+            "protonet",
+            "--dataset",
+            "glyphs",
+            "--backbone",
+            "conv4-small",
+            "--ways",
+            "5",
+            "--queries",
+            "5",
+            "--steps",
+            "30",
+            "--val-every",
+            "15",
+            "--val-episodes",
+            "10",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     return out
 
@@ -90,32 +112,100 @@ def test_saved_learner_refuses_bad_input(trained_run):
 def test_init_starts_the_embedding_from_a_saved_run(trained_run, tmp_path, capsys):
     from fewshot_lab.methods import build_learner
     from fewshot_lab.saved import copy_embedding
+
     saved = load(trained_run).learner
-    learner = build_learner("maml", backbone="conv4-small", features=saved.embedding(torch.zeros(1, 1, 28, 28)).shape[1])
+    learner = build_learner(
+        "maml", backbone="conv4-small", features=saved.embedding(torch.zeros(1, 1, 28, 28)).shape[1]
+    )
     copy_embedding(learner, trained_run)
     for name, tensor in saved.embedding.state_dict().items():
         assert torch.equal(learner.embedding.state_dict()[name], tensor), name
     with pytest.raises(ValueError, match="another architecture"):
         copy_embedding(build_learner("protonet", backbone="conv4"), trained_run)
     out = tmp_path / "from_proto"
-    assert main(["train", "--method", "protonet", "--dataset", "glyphs", "--init", str(trained_run),
-                 "--out", str(out), "--steps", "5"]) == 2  # conv4 by default: not the run's conv4-small
+    assert (
+        main(
+            [
+                "train",
+                "--method",
+                "protonet",
+                "--dataset",
+                "glyphs",
+                "--init",
+                str(trained_run),
+                "--out",
+                str(out),
+                "--steps",
+                "5",
+            ]
+        )
+        == 2
+    )  # conv4 by default: not the run's conv4-small
     assert "another architecture" in capsys.readouterr().err and not out.exists()
-    assert main(["train", "--method", "protonet", "--dataset", "glyphs", "--backbone", "conv4-small", "--init",
-                 str(trained_run), "--resume", "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--method",
+                "protonet",
+                "--dataset",
+                "glyphs",
+                "--backbone",
+                "conv4-small",
+                "--init",
+                str(trained_run),
+                "--resume",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "give one of them" in capsys.readouterr().err and not out.exists()
 
 
 def test_a_final_run_trains_on_train_and_val_classes_and_keeps_its_last_weights(glyphs_dataset, tmp_path, capsys):
     out = tmp_path / "final"
-    assert main(["train", "--method", "knn", "--dataset", "glyphs", "--backbone", "conv4-small", "--steps", "2",
-                 "--final", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--method",
+                "knn",
+                "--dataset",
+                "glyphs",
+                "--backbone",
+                "conv4-small",
+                "--steps",
+                "2",
+                "--final",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "final run on the train and val classes, no meta-validation" in capsys.readouterr().out
     assert {p.name for p in out.iterdir()} == {"last.pt"}
     splits = glyphs_dataset.splits
     assert load(out).learner.train_classes == 4 * (len(splits["train"]) + len(splits["val"]))  # with rotated copies
-    assert main(["train", "--method", "maml", "--dataset", "sinusoid", "--steps", "1", "--final",
-                 "--out", str(tmp_path / "sine")]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--method",
+                "maml",
+                "--dataset",
+                "sinusoid",
+                "--steps",
+                "1",
+                "--final",
+                "--out",
+                str(tmp_path / "sine"),
+            ]
+        )
+        == 2
+    )
     assert "sinusoid has no val classes to move" in capsys.readouterr().err and not (tmp_path / "sine").exists()
 
 
@@ -123,16 +213,63 @@ def test_augment_strength_scales_the_affine_moves_and_is_refused_where_there_are
     from fewshot_lab.checkpoints import read_checkpoint
 
     out = tmp_path / "strong"
-    assert main(["train", "--method", "protonet", "--dataset", "glyphs", "--backbone", "conv4-small", "--steps", "2",
-                 "--val-every", "2", "--val-episodes", "2", "--augment-strength", "2", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--method",
+                "protonet",
+                "--dataset",
+                "glyphs",
+                "--backbone",
+                "conv4-small",
+                "--steps",
+                "2",
+                "--val-every",
+                "2",
+                "--val-episodes",
+                "2",
+                "--augment-strength",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert read_checkpoint(out / "last.pt")["training"]["plan"]["augment"] == {
-        "rotations": True, "degrees": 20.0, "scale": 0.2, "shear": 0.2, "shift": 0.16}
-    for augment, strength, words in (("rotations", "2", "--augment rotations makes none"),
-                                     ("all", "-1", "must be at least 0 and below 10"),
-                                     ("all", "10", "must be at least 0 and below 10")):
+        "rotations": True,
+        "degrees": 20.0,
+        "scale": 0.2,
+        "shear": 0.2,
+        "shift": 0.16,
+    }
+    for augment, strength, words in (
+        ("rotations", "2", "--augment rotations makes none"),
+        ("all", "-1", "must be at least 0 and below 10"),
+        ("all", "10", "must be at least 0 and below 10"),
+    ):
         refused = tmp_path / f"refused_{augment}{strength}"
-        assert main(["train", "--method", "protonet", "--dataset", "glyphs", "--steps", "1", "--augment", augment,
-                     "--augment-strength", strength, "--out", str(refused)]) == 2
+        assert (
+            main(
+                [
+                    "train",
+                    "--method",
+                    "protonet",
+                    "--dataset",
+                    "glyphs",
+                    "--steps",
+                    "1",
+                    "--augment",
+                    augment,
+                    "--augment-strength",
+                    strength,
+                    "--out",
+                    str(refused),
+                ]
+            )
+            == 2
+        )
         assert words in capsys.readouterr().err and not refused.exists()
 
 
@@ -146,21 +283,77 @@ def test_evaluate_with_shifted_views_scores_the_same_tasks_and_refuses_other_met
     assert main(["evaluate", str(trained_run), "--episodes", "3", "--shifted-views", "0"]) == 2
     assert "pixels (how far each view is shifted) must be a positive integer, got 0" in capsys.readouterr().err
     sine = tmp_path / "sine"
-    assert main(["train", "--method", "maml", "--dataset", "sinusoid", "--shots", "5", "--steps", "1",
-                 "--val-every", "1", "--val-episodes", "2", "--out", str(sine)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--method",
+                "maml",
+                "--dataset",
+                "sinusoid",
+                "--shots",
+                "5",
+                "--steps",
+                "1",
+                "--val-every",
+                "1",
+                "--val-episodes",
+                "2",
+                "--out",
+                str(sine),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["evaluate", str(sine), "--shots", "5", "--episodes", "2", "--shifted-views", "1"]) == 2
-    assert "averages the embedding of a metric learner (protonet, matching, knn), not of a maml learner" in \
-        capsys.readouterr().err
+    assert (
+        "averages the embedding of a metric learner (protonet, matching, knn), not of a maml learner"
+        in capsys.readouterr().err
+    )
 
 
 def test_train_precision_bf16_is_recorded_in_the_plan_and_other_precisions_are_refused(tmp_path, capsys):
     from fewshot_lab.checkpoints import read_checkpoint
 
     out = tmp_path / "bf16"
-    assert main(["train", "--method", "protonet", "--dataset", "glyphs", "--backbone", "conv4-small", "--steps", "2",
-                 "--val-every", "2", "--val-episodes", "2", "--precision", "bf16", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--method",
+                "protonet",
+                "--dataset",
+                "glyphs",
+                "--backbone",
+                "conv4-small",
+                "--steps",
+                "2",
+                "--val-every",
+                "2",
+                "--val-episodes",
+                "2",
+                "--precision",
+                "bf16",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert read_checkpoint(out / "last.pt")["training"]["plan"]["precision"] == "bf16"
     with pytest.raises(SystemExit):
-        main(["train", "--method", "protonet", "--dataset", "glyphs", "--precision", "fp16", "--out", str(tmp_path / "x")])
+        main(
+            [
+                "train",
+                "--method",
+                "protonet",
+                "--dataset",
+                "glyphs",
+                "--precision",
+                "fp16",
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        )
     assert "invalid choice: 'fp16'" in capsys.readouterr().err and not (tmp_path / "x").exists()

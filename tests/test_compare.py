@@ -1,4 +1,5 @@
 """fewshot-lab compare: every run on identical seeded tasks, a table rebuilt from its JSON, clear refusals."""
+
 import json
 
 import matplotlib.pyplot as plt
@@ -10,8 +11,22 @@ from fewshot_lab.evaluation import evaluate
 from fewshot_lab.plots_compare import plot_accuracy_against_training_time
 from fewshot_lab.saved import load
 
-TINY = ["--dataset", "glyphs", "--backbone", "conv4-small", "--ways", "5", "--queries", "5", "--augment", "none",
-        "--val-every", "10", "--val-episodes", "5"]
+TINY = [
+    "--dataset",
+    "glyphs",
+    "--backbone",
+    "conv4-small",
+    "--ways",
+    "5",
+    "--queries",
+    "5",
+    "--augment",
+    "none",
+    "--val-every",
+    "10",
+    "--val-episodes",
+    "5",
+]
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +54,26 @@ def test_two_methods_are_scored_on_identical_tasks(runs, glyphs_dataset):
 
 def test_compare_writes_the_table_and_rebuilds_it_from_json(runs, tmp_path, capsys):
     out = tmp_path / "table.md"
-    assert main(["compare", *map(str, runs), "--settings", "5x1", "20x1", "--episodes", "8", "--queries", "3",
-                 "--out", str(out), "--figure", str(tmp_path / "figure.png")]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                *map(str, runs),
+                "--settings",
+                "5x1",
+                "20x1",
+                "--episodes",
+                "8",
+                "--queries",
+                "3",
+                "--out",
+                str(out),
+                "--figure",
+                str(tmp_path / "figure.png"),
+            ]
+        )
+        == 0
+    )
     assert "compared 2 runs" in capsys.readouterr().out
     record = json.loads(out.with_suffix(".json").read_text())
     cells = {(cell["method"], cell["ways"]): cell for cell in record["cells"]}
@@ -61,8 +94,13 @@ def test_compare_writes_the_table_and_rebuilds_it_from_json(runs, tmp_path, caps
     assert rebuilt.read_text() == table
     assert markdown_table(read_comparison(out.with_suffix(".json"))) == table
     noted = tmp_path / "noted.md"
-    assert main(["compare", "--from-results", str(out.with_suffix(".json")), "--note", "a short run", "--out", str(noted)]) == 0
-    assert "Note: a short run" in noted.read_text() and read_comparison(noted.with_suffix(".json")).note == "a short run"
+    assert (
+        main(["compare", "--from-results", str(out.with_suffix(".json")), "--note", "a short run", "--out", str(noted)])
+        == 0
+    )
+    assert (
+        "Note: a short run" in noted.read_text() and read_comparison(noted.with_suffix(".json")).note == "a short run"
+    )
 
 
 def test_a_method_trained_at_each_number_of_ways_fills_its_own_gaps(runs, tmp_path):
@@ -98,18 +136,39 @@ def test_comparisons_made_apart_merge_into_the_table_made_at_once(runs, tmp_path
         assert main(["compare", str(run), *options, "--out", str(tmp_path / f"{run.name}.md")]) == 0
     parts = [str(tmp_path / f"{run.name}.json") for run in runs]
     assert main(["compare", "--from-results", *parts, "--out", str(tmp_path / "merged.md")]) == 0
+
     def scores(name):  # all but the timings and memory, which differ between any two evaluations
-        return [(cell.dataset, cell.run, cell.ways, cell.shots, cell.accuracy, cell.ci95, cell.tasks_fingerprint)
-                for cell in read_comparison(tmp_path / f"{name}.json").cells]
+        return [
+            (cell.dataset, cell.run, cell.ways, cell.shots, cell.accuracy, cell.ci95, cell.tasks_fingerprint)
+            for cell in read_comparison(tmp_path / f"{name}.json").cells
+        ]
+
     assert scores("merged") == scores("joint") and len(scores("joint")) == 2
     merged, joint = ((tmp_path / f"{name}.md").read_text().splitlines() for name in ("merged", "joint"))
     assert [line.split("|")[1:6] for line in merged] == [line.split("|")[1:6] for line in joint]
     assert main(["compare", "--from-results", parts[0], parts[0], "--out", str(tmp_path / "twice.md")]) == 2
     assert "appears in two of these comparisons" in capsys.readouterr().err
-    assert main(["compare", str(runs[0]), "--settings", "5x1", "--episodes", "5", "--queries", "3",
-                 "--out", str(tmp_path / "other.md")]) == 0
-    assert main(["compare", "--from-results", parts[1], str(tmp_path / "other.json"), "--out",
-                 str(tmp_path / "mixed.md")]) == 2
+    assert (
+        main(
+            [
+                "compare",
+                str(runs[0]),
+                "--settings",
+                "5x1",
+                "--episodes",
+                "5",
+                "--queries",
+                "3",
+                "--out",
+                str(tmp_path / "other.md"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["compare", "--from-results", parts[1], str(tmp_path / "other.json"), "--out", str(tmp_path / "mixed.md")])
+        == 2
+    )
     assert "episodes is 4 in one and 5 in another" in capsys.readouterr().err
     assert not (tmp_path / "twice.md").exists() and not (tmp_path / "mixed.md").exists()
 

@@ -4,6 +4,7 @@ Marked `device`. They run on CUDA, and are skipped where there is none; benchmar
 FEWSHOT_LAB_TEST_DEVICE=cpu runs them on the CPU instead: a dry run of the same code paths (the comparisons with
 the CPU are then exact, so only a CUDA run tests the tolerances).
 """
+
 import os
 
 import pytest
@@ -35,8 +36,10 @@ LEARNERS = {
 @pytest.fixture
 def device():
     if DEVICE == "cuda" and not torch.cuda.is_available():
-        pytest.skip("no CUDA device here: benchmarks/device_check.sh runs these on one "
-                    "(FEWSHOT_LAB_TEST_DEVICE=cpu runs them on the CPU)")
+        pytest.skip(
+            "no CUDA device here: benchmarks/device_check.sh runs these on one "
+            "(FEWSHOT_LAB_TEST_DEVICE=cpu runs them on the CPU)"
+        )
     flags = (torch.backends.cudnn.conv, torch.backends.cudnn.rnn, torch.backends.cuda.matmul)
     before = [each.fp32_precision for each in flags]
     for each in flags:
@@ -64,21 +67,37 @@ def test_a_training_step_on_the_device_gives_the_cpu_loss_and_gradient(name, dev
         loss = learner.training_loss(tasks)[0]
         loss.backward()
         assert loss.device.type == device.type
-        assert all(parameter.grad.device.type == device.type for parameter in learner.parameters()
-                   if parameter.grad is not None)
+        assert all(
+            parameter.grad.device.type == device.type
+            for parameter in learner.parameters()
+            if parameter.grad is not None
+        )
         losses.append(loss.item())
-        gradients.append(torch.cat([parameter.grad.flatten().cpu() for parameter in learner.parameters()
-                                    if parameter.grad is not None]))
+        gradients.append(
+            torch.cat(
+                [parameter.grad.flatten().cpu() for parameter in learner.parameters() if parameter.grad is not None]
+            )
+        )
     assert losses[1] == pytest.approx(losses[0], rel=LOSS_RTOL)
     assert gradients[1].shape == gradients[0].shape
-    assert torch.linalg.vector_norm(gradients[1] - gradients[0]) <= GRADIENT_RTOL * torch.linalg.vector_norm(gradients[0])
+    assert torch.linalg.vector_norm(gradients[1] - gradients[0]) <= GRADIENT_RTOL * torch.linalg.vector_norm(
+        gradients[0]
+    )
 
 
 def test_a_run_trained_on_the_device_is_saved_loads_anywhere_and_scores_the_same(device, glyphs_dataset, tmp_path):
     torch.manual_seed(0)
     learner = build_learner("protonet", backbone="conv4")
-    meta_train(learner, glyphs_dataset, steps=4, val_every=2, val_episodes=2, out=tmp_path / "run", device=device,
-               progress=False)
+    meta_train(
+        learner,
+        glyphs_dataset,
+        steps=4,
+        val_every=2,
+        val_episodes=2,
+        out=tmp_path / "run",
+        device=device,
+        progress=False,
+    )
     assert next(learner.parameters()).device.type == device.type
     scores = {}
     for place in ("cpu", device):

@@ -1,4 +1,5 @@
 """download(): fetch once, verify, and leave nothing half-written whatever goes wrong."""
+
 from __future__ import annotations
 
 import hashlib
@@ -56,8 +57,10 @@ def test_interrupted_transfer_saves_nothing_and_the_next_call_starts_clean(omnig
     with pytest.raises(DownloadError) as raised:
         fetch(folder)
     url = f"{omniglot_server.url}/{NAME}"
-    assert str(raised.value) == (f"download of {NAME} from {url} stopped after {SIZE // 2} of {SIZE} bytes; "
-                                 f"nothing was saved. Run it again to retry.")
+    assert str(raised.value) == (
+        f"download of {NAME} from {url} stopped after {SIZE // 2} of {SIZE} bytes; "
+        f"nothing was saved. Run it again to retry."
+    )
     assert list(folder.iterdir()) == []
 
     omniglot_server.cut_short = False

@@ -1,4 +1,5 @@
 """The meta-training engine: it learns, validates, keeps the best, resumes exactly, and saves safely."""
+
 import pytest
 import torch
 
@@ -75,7 +76,7 @@ def test_checkpoints_load_with_weights_only_and_refuse_other_learners(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]  # no temporary files left
     with pytest.raises(ValueError, match="holds a 'protonet' learner, not a 'matching' one"):
         load_checkpoint(tmp_path / "last.pt", build_learner("matching", backbone="conv4-small"))
-    with pytest.raises(ValueError, match="with \\{'backbone': 'conv4-small'.*but this one has \\{'backbone': 'conv4'"):
+    with pytest.raises(ValueError, match=r"with \{'backbone': 'conv4-small'.*but this one has \{'backbone': 'conv4'"):
         load_checkpoint(tmp_path / "last.pt", build_learner("protonet", backbone="conv4"))
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="is not a readable fewshot_lab checkpoint"):
@@ -121,21 +122,26 @@ def test_a_final_run_learns_from_train_and_val_classes_validates_nothing_and_kee
 
 def test_final_training_needs_val_classes_to_move():
     from fewshot_lab.data import load_dataset
-    with pytest.raises(ValueError, match="final training moves the val classes .*sinusoid has no val classes"):
-        meta_train(build_learner("maml", backbone="mlp", ways=1), load_dataset("sinusoid"), steps=1, final=True,
-                   progress=False)
+
+    with pytest.raises(ValueError, match=r"final training moves the val classes .*sinusoid has no val classes"):
+        meta_train(
+            build_learner("maml", backbone="mlp", ways=1), load_dataset("sinusoid"), steps=1, final=True, progress=False
+        )
 
 
 def test_a_wall_clock_budget_stops_the_run():
     history = meta_train(small_protonet(), pattern_dataset(), steps=None, max_minutes=0.02, **SETTINGS)
-    assert 0 < len(history.step) and history.seconds < 10
+    assert len(history.step) > 0 and history.seconds < 10
 
 
-@pytest.mark.parametrize("options, message", [
-    (dict(steps=None), "needs a stopping rule"),
-    (dict(schedule="linear"), "schedule must be one of constant, cosine"),
-    (dict(steps=0), "steps must be a positive integer"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(steps=None), "needs a stopping rule"),
+        (dict(schedule="linear"), "schedule must be one of constant, cosine"),
+        (dict(steps=0), "steps must be a positive integer"),
+    ],
+)
 def test_bad_plans_are_refused(options, message):
     with pytest.raises(ValueError, match=message):
         meta_train(small_protonet(), pattern_dataset(), **{**SETTINGS, **options})
@@ -147,8 +153,9 @@ def test_resume_without_a_checkpoint_says_so(tmp_path):
 
 
 def test_custom_module_learners_cannot_be_saved_by_name(tmp_path):
-    from fewshot_lab.methods.protonet import PrototypicalNetwork
     from fewshot_lab.backbones import conv4_small
+    from fewshot_lab.methods.protonet import PrototypicalNetwork
+
     with pytest.raises(ValueError, match="built around a custom module"):
         meta_train(PrototypicalNetwork(conv4_small()), pattern_dataset(), steps=2, out=tmp_path, **SETTINGS)
 
@@ -158,9 +165,8 @@ def test_torch_threads_sets_the_count_for_the_block_and_gives_the_callers_back()
     with torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
-    with pytest.raises(RuntimeError, match="inside"):
-        with torch_threads(1):
-            raise RuntimeError("inside")
+    with pytest.raises(RuntimeError, match="inside"), torch_threads(1):
+        raise RuntimeError("inside")
     assert torch.get_num_threads() == before
 
 
@@ -205,7 +211,11 @@ def test_bf16_is_refused_for_an_unknown_precision_and_for_a_learner_without_a_ba
     with pytest.raises(ValueError, match="precision must be one of fp32, bf16, got 'fp16'"):
         meta_train(small_protonet(), pattern_dataset(), precision="fp16", **SETTINGS)
     from fewshot_lab.methods.protonet import PrototypicalNetwork
+
     own = PrototypicalNetwork(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(28 * 28, 16)))  # a user's own
-    with pytest.raises(ValueError, match="lowers the precision of a conv or mlp backbone, and this protonet learner "
-                                         "has none; train it with precision='fp32'"):
+    with pytest.raises(
+        ValueError,
+        match="lowers the precision of a conv or mlp backbone, and this protonet learner "
+        "has none; train it with precision='fp32'",
+    ):
         meta_train(own, pattern_dataset(), steps=2, precision="bf16", **SETTINGS)

@@ -1,4 +1,5 @@
 """The evaluation protocol and the first learners: nearest neighbours, learning from scratch, pretraining."""
+
 import copy
 import math
 
@@ -27,8 +28,14 @@ def pattern_dataset(classes=16, per_class=20, noise=60, seed=0) -> FewShotDatase
     infos = [ClassInfo(f"p{i}", f"g{i % 4}") for i in range(classes)]
     train, val = 7 * classes // 16, 10 * classes // 16  # 16 classes: 7 train, 3 val, 6 test
     splits = {"train": list(range(train)), "val": list(range(train, val)), "test": list(range(val, classes))}
-    return FewShotDataset("patterns", torch.from_numpy(images.clip(0, 255).astype(np.uint8)),
-                          torch.arange(classes).repeat_interleave(per_class), infos, splits, Preprocessing(28, 1, True))
+    return FewShotDataset(
+        "patterns",
+        torch.from_numpy(images.clip(0, 255).astype(np.uint8)),
+        torch.arange(classes).repeat_interleave(per_class),
+        infos,
+        splits,
+        Preprocessing(28, 1, True),
+    )
 
 
 class Guess(Learner):
@@ -106,7 +113,7 @@ def test_regression_reports_mean_squared_error():
     exact = evaluate(WaveOracle(), family, shots=5, queries=10, episodes=100)
     assert exact.metric == "mse" and exact.mean < 1e-8 and exact.ways is None
     zero = evaluate(Zero(), family, shots=5, queries=10, episodes=2000)
-    expected = (5.0 ** 3 - 0.1 ** 3) / (3 * 4.9) / 2  # E[A^2] E[sin^2] for A ~ U[0.1, 5]
+    expected = (5.0**3 - 0.1**3) / (3 * 4.9) / 2  # E[A^2] E[sin^2] for A ~ U[0.1, 5]
     assert abs(zero.mean - expected) < 3 * zero.ci95 and str(zero).startswith("MSE ")
 
 
@@ -178,8 +185,9 @@ def test_shifted_views_average_the_embeddings_of_nine_shifted_copies():
     embedding = conv4_small().eval()
     images = torch.rand(4, 1, 28, 28)  # [batch, 1, 28, 28]
     views = ShiftedViews(embedding, pixels=2).eval()
-    by_hand = torch.stack([embedding(torch.roll(images, (down, right), (-2, -1)))
-                           for down in (-2, 0, 2) for right in (-2, 0, 2)]).mean(0)
+    by_hand = torch.stack(
+        [embedding(torch.roll(images, (down, right), (-2, -1))) for down in (-2, 0, 2) for right in (-2, 0, 2)]
+    ).mean(0)
     with torch.no_grad():
         assert torch.allclose(views(images), by_hand, atol=1e-5)
         assert not torch.allclose(views(images), embedding(images), atol=1e-3)  # the views do change the embedding

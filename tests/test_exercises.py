@@ -1,4 +1,5 @@
 """The exercise checkers: the framework, and every checker against a right and a typical wrong answer."""
+
 import pytest
 import torch
 
@@ -9,9 +10,15 @@ from fewshot_lab.exercises import Feedback, Mistake, call, checker, expect, requ
 def check_double(double):
     """A checker for the framework's tests: double(x) must return 2 * x."""
     values = torch.arange(6.0).reshape(2, 3)
-    expect(call(double, values), 2 * values, "the doubled values",
-           mistakes={"you added 2 instead of multiplying by 2": values + 2,
-                     "you doubled a flattened copy: keep the input's shape": (2 * values).flatten()})
+    expect(
+        call(double, values),
+        2 * values,
+        "the doubled values",
+        mistakes={
+            "you added 2 instead of multiplying by 2": values + 2,
+            "you doubled a flattened copy: keep the input's shape": (2 * values).flatten(),
+        },
+    )
     return "Right: every value doubled."
 
 
@@ -31,13 +38,17 @@ def test_a_known_mistake_gets_its_hint():
 
 def test_a_wrong_shape_names_both_shapes_and_the_hint_of_that_shape():
     message = check_double(lambda x: (3 * x).flatten()).message
-    assert message == ("the shape of the doubled values is [6]; expected [2, 3]. "
-                       "You doubled a flattened copy: keep the input's shape")
+    assert message == (
+        "the shape of the doubled values is [6]; expected [2, 3]. You doubled a flattened copy: keep the input's shape"
+    )
 
 
 def test_wrong_values_point_at_the_worst_entry():
     message = check_double(lambda x: 2 * x + (x == 4))
-    assert message.message == "the values of the doubled values are off, the largest difference at index [1, 1]: yours 9, expected 8"
+    assert (
+        message.message
+        == "the values of the doubled values are off, the largest difference at index [1, 1]: yours 9, expected 8"
+    )
 
 
 def test_errors_in_the_learners_code_are_reported():
@@ -63,11 +74,12 @@ def test_numbers_compare_with_a_tolerance_and_require_raises():
     expect(0.2000001, torch.tensor(0.2), "chance")
     with pytest.raises(Mistake, match=r"^the values of chance are off: yours 0.25, expected 0.2$"):
         expect(0.25, 0.2, "chance")
-    with pytest.raises(Mistake, match="^the classes overlap$"):
+    with pytest.raises(Mistake, match=r"^the classes overlap$"):
         require(False, "the classes overlap")
 
 
 # ---- every notebook's checkers: a right answer passes, a typical wrong one is named -----------------------
+
 
 def assert_named(feedback, *words):
     assert not feedback.ok and all(word in feedback.message for word in words), feedback.message
@@ -92,7 +104,7 @@ def test_s73_split_relabel_and_sampler():
 
     def split(classes, val, test, rng):
         order = rng.permutation(classes)
-        return order[val + test:], order[:val], order[val:val + test]
+        return order[val + test :], order[:val], order[val : val + test]
 
     def independent(classes, val, test, rng):
         return tuple(rng.choice(classes, size, replace=False) for size in (len(classes) - val - test, val, test))
@@ -107,13 +119,14 @@ def test_s73_split_relabel_and_sampler():
             support, query = [], []
             for label in rng.choice(len(class_images), size=ways, replace=replace_classes):
                 if split_images:
-                    images = rng.permutation(class_images[label])[:shots + queries]
+                    images = rng.permutation(class_images[label])[: shots + queries]
                     support, query = support + list(images[:shots]), query + list(images[shots:])
                 else:
                     support += list(rng.choice(class_images[label], size=shots, replace=False))
                     query += list(rng.choice(class_images[label], size=queries, replace=False))
             labels = np.arange(ways)
             return np.array(support), labels.repeat(shots), np.array(query), labels.repeat(queries)
+
         return sample_task
 
     assert s73.check_sample_task(sampler()).ok
@@ -134,8 +147,10 @@ def test_s74_nearest_centroid_one_nn_and_head_step():
     assert s74.check_nearest_centroid(centroid).ok
     assert_named(s74.check_nearest_centroid(blocks), "any order")
     assert s74.check_one_nn(lambda support, support_y, query: support_y[torch.cdist(query, support).argmin(1)]).ok
-    assert_named(s74.check_one_nn(lambda support, support_y, query: torch.cdist(query, support).argmin(1)),
-                 "positions of the nearest support examples")
+    assert_named(
+        s74.check_one_nn(lambda support, support_y, query: torch.cdist(query, support).argmin(1)),
+        "positions of the nearest support examples",
+    )
 
     def head_step(weight, bias, features, labels, lr, sign=-1):
         weight, bias = weight.clone().requires_grad_(), bias.clone().requires_grad_()
@@ -151,9 +166,12 @@ def test_s75_prototypes_scores_and_attention():
 
     normalize = torch.nn.functional.normalize
     assert s75.check_prototypes(lambda support, y: torch.stack([support[y == k].mean(0) for k in range(5)])).ok
-    assert_named(s75.check_prototypes(lambda support, y: support.view(5, 3, -1).mean(1, keepdim=True)),
-                 "[5, 1, 8]; expected [5, 8]", "keepdim=True")
-    assert s75.check_prototype_scores(lambda query, prototypes: -torch.cdist(query, prototypes) ** 2).ok
+    assert_named(
+        s75.check_prototypes(lambda support, y: support.view(5, 3, -1).mean(1, keepdim=True)),
+        "[5, 1, 8]; expected [5, 8]",
+        "keepdim=True",
+    )
+    assert s75.check_prototype_scores(lambda query, prototypes: -(torch.cdist(query, prototypes) ** 2)).ok
     assert_named(s75.check_prototype_scores(lambda query, prototypes: torch.cdist(query, prototypes) ** 2), "negate")
     assert s75.check_cosine_attention(lambda q, s: (normalize(q, dim=1) @ normalize(s, dim=1).T).softmax(1)).ok
     assert_named(s75.check_cosine_attention(lambda q, s: (q @ s.T).softmax(1)), "cosine similarity")
@@ -194,7 +212,11 @@ def test_s78_inner_step_first_order_and_reptile():
     assert s78.check_inner_step(inner_step).ok
     assert_named(s78.check_inner_step(lambda *args: inner_step(*args, create_graph=False)), "first-order MAML")
     assert s78.check_first_order_meta_gradient(first_order).ok
-    assert_named(s78.check_first_order_meta_gradient(lambda support_loss, query_loss, theta, lr: grad(query_loss)(theta)),
-                 "query gradient at theta")
-    assert s78.check_reptile_update(lambda theta, adapted, eps: {n: theta[n] + eps * (adapted[n] - theta[n]) for n in theta}).ok
+    assert_named(
+        s78.check_first_order_meta_gradient(lambda support_loss, query_loss, theta, lr: grad(query_loss)(theta)),
+        "query gradient at theta",
+    )
+    assert s78.check_reptile_update(
+        lambda theta, adapted, eps: {n: theta[n] + eps * (adapted[n] - theta[n]) for n in theta}
+    ).ok
     assert_named(s78.check_reptile_update(lambda theta, adapted, eps: adapted), "epsilon = 1")

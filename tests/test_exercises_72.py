@@ -1,4 +1,5 @@
 """The checkers of notebook 7.2's exercises, against right and typical wrong answers."""
+
 import torch
 
 from fewshot_lab.exercises.s72 import check_head_only, check_meta_sgd_step, check_similarity_weights
@@ -8,7 +9,9 @@ def test_head_only():
     right = check_head_only(lambda named: {name: weight for name, weight in named.items() if name.startswith("head.")})
     assert right and "41 of 1761" in str(right)
     assert "MAML end of the dial" in str(check_head_only(lambda named: named))
-    assert "that is the body" in str(check_head_only(lambda named: {n: w for n, w in named.items() if n.startswith("body.")}))
+    assert "that is the body" in str(
+        check_head_only(lambda named: {n: w for n, w in named.items() if n.startswith("body.")})
+    )
     copied = check_head_only(lambda named: {n: w.clone() for n, w in named.items() if n.startswith("head.")})
     assert not copied and "not the network's own tensor" in str(copied)
     assert "returned a list" in str(check_head_only(lambda named: list(named)))

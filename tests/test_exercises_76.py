@@ -1,4 +1,5 @@
 """The checkers of notebook 7.6's exercises accept a right answer and explain typical wrong ones."""
+
 import torch
 from torch import nn
 
@@ -15,7 +16,9 @@ def test_previous_labels():
     assert not same_step and "the network would be told the answer" in str(same_step)
     rolled = check_previous_labels(lambda labels, ways: torch.roll(nn.functional.one_hot(labels, ways), 1, 0))
     assert not rolled and "torch.roll wraps around" in str(rolled)
-    assert "not written yet" in str(check_previous_labels(lambda labels, ways: (_ for _ in ()).throw(NotImplementedError())))
+    assert "not written yet" in str(
+        check_previous_labels(lambda labels, ways: (_ for _ in ()).throw(NotImplementedError()))
+    )
 
 
 def test_least_used():
@@ -23,9 +26,13 @@ def test_least_used():
         return torch.zeros_like(usage).scatter_(-1, usage.argsort(-1)[:, :count], 1.0)
 
     assert check_least_used(right)
-    most = check_least_used(lambda usage, count: torch.zeros_like(usage).scatter_(-1, (-usage).argsort(-1)[:, :count], 1.0))
+    most = check_least_used(
+        lambda usage, count: torch.zeros_like(usage).scatter_(-1, (-usage).argsort(-1)[:, :count], 1.0)
+    )
     assert not most and "most used" in str(most)
-    one = check_least_used(lambda usage, count: torch.zeros_like(usage).scatter_(-1, usage.argmin(-1, keepdim=True), 1.0))
+    one = check_least_used(
+        lambda usage, count: torch.zeros_like(usage).scatter_(-1, usage.argmin(-1, keepdim=True), 1.0)
+    )
     assert not one and "`count`" in str(one)
     assert "returned None" in str(check_least_used(lambda usage, count: None))
 

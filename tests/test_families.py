@@ -1,5 +1,6 @@
 """Section 7.2's experiments: the family table, the dial of what adapts, sequential against parallel tasks,
 shared inputs or targets, similarity-weighted tasks, and their figures."""
+
 import math
 
 import matplotlib.pyplot as plt
@@ -19,7 +20,10 @@ def test_the_family_table_names_every_method():
 
 
 def test_the_partition_counts_what_adapts_per_task():
-    counts = {method: families.parameter_partition(families.sinusoid_learner(method)) for method in ("maml", "anil", "metasgd")}
+    counts = {
+        method: families.parameter_partition(families.sinusoid_learner(method))
+        for method in ("maml", "anil", "metasgd")
+    }
     assert counts["maml"] == {"adapted per task": 1761, "shared by every task": 0}  # 1-40-40-1 MLP
     assert counts["anil"] == {"adapted per task": 41, "shared by every task": 1720}  # the head: 40 weights + 1 bias
     assert counts["metasgd"] == {"adapted per task": 1761, "shared by every task": 1761}  # alpha: one per weight

@@ -2,6 +2,7 @@
 
 The whole dataset is drawn once per test session (about ten seconds) into a temporary data folder.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,14 +37,16 @@ def dataset(data_folder):
 
 
 def codepoint_of(name: str) -> int:
-    """"Greek/U+03B1 α" -> 0x03B1"""
+    """ "Greek/U+03B1 α" -> 0x03B1"""
     return int(name.split("/U+")[1].split()[0], 16)
 
 
 def test_importing_does_no_work(tmp_path):
-    script = ("import fewshot_lab.data.glyphs as glyphs; "
-              "assert glyphs.fonts.cache_info().currsize == 0; "
-              "assert glyphs.select_classes.cache_info().currsize == 0")
+    script = (
+        "import fewshot_lab.data.glyphs as glyphs; "
+        "assert glyphs.fonts.cache_info().currsize == 0; "
+        "assert glyphs.select_classes.cache_info().currsize == 0"
+    )
     environment = {**os.environ, "FEWSHOT_LAB_DATA": str(tmp_path / "data")}
     subprocess.run([sys.executable, "-c", script], check=True, env=environment)
     assert not (tmp_path / "data").exists()
@@ -82,8 +85,11 @@ def test_splits_are_disjoint_and_keep_each_alphabet_whole(dataset):
     members = [set(dataset.splits[split]) for split in ("train", "val", "test")]
     assert sum(len(m) for m in members) == len(set.union(*members)) == dataset.num_classes
     alphabets = {split: set(dataset.groups(split)) for split in ("train", "val", "test")}
-    assert not (alphabets["train"] & alphabets["val"] or alphabets["train"] & alphabets["test"]
-                or alphabets["val"] & alphabets["test"])
+    assert not (
+        alphabets["train"] & alphabets["val"]
+        or alphabets["train"] & alphabets["test"]
+        or alphabets["val"] & alphabets["test"]
+    )
     total = sum(len(names) for names in alphabets.values())
     assert 0.5 <= len(alphabets["train"]) / total <= 0.7
     assert len(dataset.splits["val"]) >= 20 and len(dataset.splits["test"]) >= 40

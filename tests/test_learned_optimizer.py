@@ -1,12 +1,23 @@
 """The coordinatewise LSTM optimizer (Andrychowicz et al. 2016), its optimizees and the tuned baselines (7.7)."""
+
 import math
 
 import matplotlib
 import pytest
 import torch
 
-from fewshot_lab.learned_optimizer import (HELD_OUT_SEED, Baseline, CharacterMLP, LSTMOptimizer, Quadratics,
-                                           preprocess, run_optimizer, train_optimizer, tune_learning_rate, unroll)
+from fewshot_lab.learned_optimizer import (
+    HELD_OUT_SEED,
+    Baseline,
+    CharacterMLP,
+    LSTMOptimizer,
+    Quadratics,
+    preprocess,
+    run_optimizer,
+    train_optimizer,
+    tune_learning_rate,
+    unroll,
+)
 from fewshot_lab.plots_optimizers import plot_loss_curves, plot_meta_training, plot_update_rule
 
 matplotlib.use("Agg")
@@ -14,10 +25,18 @@ matplotlib.use("Agg")
 
 def test_preprocessing_matches_the_paper_on_known_values():
     e = math.e
-    gradient = torch.tensor([1.0, -e ** -5, e ** 3, e ** -20, -e ** -20, 0.0, e ** -10])
-    expected = torch.tensor([[0.0, 1.0], [-0.5, -1.0], [0.3, 1.0],       # |g| >= e^-10: (log|g| / 10, sign g)
-                             [-1.0, e ** -10], [-1.0, -e ** -10], [-1.0, 0.0],  # below: (-1, e^10 g)
-                             [-1.0, 1.0]])  # at the threshold both branches agree
+    gradient = torch.tensor([1.0, -(e**-5), e**3, e**-20, -(e**-20), 0.0, e**-10])
+    expected = torch.tensor(
+        [
+            [0.0, 1.0],
+            [-0.5, -1.0],
+            [0.3, 1.0],  # |g| >= e^-10: (log|g| / 10, sign g)
+            [-1.0, e**-10],
+            [-1.0, -(e**-10)],
+            [-1.0, 0.0],  # below: (-1, e^10 g)
+            [-1.0, 1.0],
+        ]
+    )  # at the threshold both branches agree
     torch.testing.assert_close(preprocess(gradient.double()), expected.double())
     assert preprocess(torch.randn(3, 4)).shape == (3, 4, 2)
 
@@ -47,7 +66,7 @@ def test_gradients_flow_through_the_whole_unroll():
     final = losses[-1].sum()
     final.backward()
     end = parameters.detach().requires_grad_()
-    gradient_at_end, = torch.autograd.grad(optimizee.loss(end, steps).sum(), end)  # [4, 10], df/dtheta at theta_T
+    (gradient_at_end,) = torch.autograd.grad(optimizee.loss(end, steps).sum(), end)  # [4, 10], df/dtheta at theta_T
     torch.testing.assert_close(optimizer.output.bias.grad, 0.1 * steps * gradient_at_end.sum().reshape(1))
     torch.testing.assert_close(start.grad, gradient_at_end)  # back to theta_0 through all T additions
     for name, weight in optimizer.named_parameters():
@@ -59,8 +78,9 @@ def test_meta_training_truncates_and_lowers_the_loss_on_held_out_quadratics():
     optimizer = LSTMOptimizer()
     held_out = Quadratics(instances=64, seed=HELD_OUT_SEED)
     before = run_optimizer(optimizer, held_out, 40)[1:].mean()
-    meta_losses = train_optimizer(optimizer, lambda seed: Quadratics(instances=32, seed=seed), optimizees=12,
-                                  horizon=40, unroll_steps=20, lr=3e-3)
+    meta_losses = train_optimizer(
+        optimizer, lambda seed: Quadratics(instances=32, seed=seed), optimizees=12, horizon=40, unroll_steps=20, lr=3e-3
+    )
     assert len(meta_losses) == 12 * 2 and all(math.isfinite(loss) for loss in meta_losses)
     after = run_optimizer(optimizer, held_out, 40)[1:].mean()
     assert after < 0.5 * before
@@ -83,11 +103,16 @@ def test_state_resets_between_optimizees():
 def test_baselines_are_torch_optimisers_and_are_tuned_on_training_optimizees_only():
     optimizee = Quadratics(instances=3, seed=0)
     start = optimizee.initial_parameters().requires_grad_()
-    gradient, = torch.autograd.grad(optimizee.loss(start, 0).sum(), start)
+    (gradient,) = torch.autograd.grad(optimizee.loss(start, 0).sum(), start)
     curve = run_optimizer(Baseline("SGD", lr=0.01), optimizee, 1)
     torch.testing.assert_close(curve[1], optimizee.loss(start.detach() - 0.01 * gradient, 1))
-    best, scores = tune_learning_rate("Adam", lambda seed: Quadratics(instances=16, seed=seed), steps=30, seeds=[0, 1],
-                                      learning_rates=[1e-4, 0.1, 1e4])
+    best, scores = tune_learning_rate(
+        "Adam",
+        lambda seed: Quadratics(instances=16, seed=seed),
+        steps=30,
+        seeds=[0, 1],
+        learning_rates=[1e-4, 0.1, 1e4],
+    )
     assert best == 0.1 and scores[1e-4] > scores[0.1]
     with pytest.raises(ValueError, match="training optimizees only"):
         tune_learning_rate("Adam", Quadratics, seeds=[HELD_OUT_SEED])
@@ -114,8 +139,10 @@ def test_character_mlp_optimizee(glyphs_dataset):
 def test_figures():
     torch.manual_seed(0)
     optimizer = LSTMOptimizer()
-    curves = {"LSTM optimizer": run_optimizer(optimizer, Quadratics(instances=8), 10),
-              "Adam": run_optimizer(Baseline("Adam", 0.1), Quadratics(instances=8), 10)}
+    curves = {
+        "LSTM optimizer": run_optimizer(optimizer, Quadratics(instances=8), 10),
+        "Adam": run_optimizer(Baseline("Adam", 0.1), Quadratics(instances=8), 10),
+    }
     figure = plot_loss_curves(curves, title="test", trained_horizon=5)
     assert len(figure.axes[0].lines) == 3
     assert plot_meta_training([1.0] * 20, truncations_per_optimizee=2, window=3).axes

@@ -1,5 +1,6 @@
 """The MAML family (7.8): meta-gradients checked against finite differences and per-task references,
 first order vs second order, Reptile's closed form on a quadratic, batch norm, and learners that learn."""
+
 import json
 
 import pytest
@@ -24,18 +25,26 @@ def vector_batch(tasks=3, ways=3, shots=2, queries=3, inputs=4, seed=0, dtype=to
     generator = torch.Generator().manual_seed(seed)
     support_y = torch.arange(ways).repeat_interleave(shots).repeat(tasks, 1)  # [tasks, ways * shots]
     query_y = torch.randint(0, ways, (tasks, ways * queries), generator=generator)
-    return Task(torch.randn(tasks, ways * shots, inputs, generator=generator, dtype=dtype), support_y,
-                torch.randn(tasks, ways * queries, inputs, generator=generator, dtype=dtype), query_y,
-                torch.zeros(tasks, ways), torch.zeros(tasks, ways * shots), torch.zeros(tasks, ways * queries))
+    return Task(
+        torch.randn(tasks, ways * shots, inputs, generator=generator, dtype=dtype),
+        support_y,
+        torch.randn(tasks, ways * queries, inputs, generator=generator, dtype=dtype),
+        query_y,
+        torch.zeros(tasks, ways),
+        torch.zeros(tasks, ways * shots),
+        torch.zeros(tasks, ways * queries),
+    )
 
 
 def small_learner(cls, batch_norm=False, inner_steps=2, task_batching="loop", seed=0, **options):
     """A float64 MLP learner: body 4 -> 6 (-> batch norm) -> tanh -> 5 -> tanh, head 5 -> 3."""
     torch.manual_seed(seed)
-    body = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6) if batch_norm else nn.Identity(), nn.Tanh(),
-                         nn.Linear(6, 5), nn.Tanh())
-    learner = cls(body, features=5, ways=3, inner_steps=inner_steps, inner_lr=0.3, task_batching=task_batching,
-                  **options).double()
+    body = nn.Sequential(
+        nn.Linear(4, 6), nn.BatchNorm1d(6) if batch_norm else nn.Identity(), nn.Tanh(), nn.Linear(6, 5), nn.Tanh()
+    )
+    learner = cls(
+        body, features=5, ways=3, inner_steps=inner_steps, inner_lr=0.3, task_batching=task_batching, **options
+    ).double()
     return learner.train()
 
 
@@ -78,8 +87,10 @@ def test_second_order_meta_gradient_matches_finite_differences(cls, batch_norm):
 def test_meta_gradient_is_the_mean_of_per_task_meta_gradients():
     learner, batch = small_learner(MAML), vector_batch(tasks=3)
     together = meta_gradient(learner, batch)
-    alone = [meta_gradient(learner, Task(*(value[index:index + 1] for value in batch.__dict__.values())))
-             for index in range(3)]
+    alone = [
+        meta_gradient(learner, Task(*(value[index : index + 1] for value in batch.__dict__.values())))
+        for index in range(3)
+    ]
     assert torch.allclose(together, torch.stack(alone).mean(0), atol=1e-12)
 
 
@@ -103,16 +114,21 @@ def test_vmap_is_refused_where_it_would_be_wrong_and_auto_avoids_it():
     assert not build_learner("maml", backbone="conv4-small").uses_vmap(torch.device("cpu"))  # convolutions on a CPU
     first_order = small_learner(FirstOrderMAML, batch_norm=True, task_batching="vmap")  # first order is right
     batch = vector_batch()
-    assert torch.allclose(meta_gradient(first_order, batch),
-                          meta_gradient(small_learner(FirstOrderMAML, batch_norm=True), batch), atol=1e-10)
+    assert torch.allclose(
+        meta_gradient(first_order, batch),
+        meta_gradient(small_learner(FirstOrderMAML, batch_norm=True), batch),
+        atol=1e-10,
+    )
 
 
 def test_first_order_is_second_order_without_the_second_order_term():
     batch = vector_batch(tasks=1)
     task = Task(*(value[0] for value in batch.__dict__.values()))
     first = small_learner(FirstOrderMAML, inner_steps=3)
-    adapted = {name: weight.detach().requires_grad_() for name, weight in first.inner_loop(task.support_x,
-                                                                                           task.support_y).items()}
+    adapted = {
+        name: weight.detach().requires_grad_()
+        for name, weight in first.inner_loop(task.support_x, task.support_y).items()
+    }
     query_loss = first.loss(first.forward_with(adapted, task.query_x), task.query_y)
     expected = torch.cat([g.flatten() for g in torch.autograd.grad(query_loss, list(adapted.values()))])
     assert torch.allclose(meta_gradient(first, batch), expected, atol=1e-12)  # grad at theta' applied to theta
@@ -129,8 +145,9 @@ def test_reptile_update_on_a_quadratic_matches_its_closed_form():
     learner = Reptile(nn.Flatten(), features=inputs, ways=1, inner_steps=steps, inner_lr=alpha).double().train()
     x = torch.randn(10, inputs, dtype=torch.float64)
     y = torch.randn(10, 1, dtype=torch.float64)
-    batch = Task(x[None, :4], y[None, :4], x[None, 4:], y[None, 4:], torch.zeros(1, 1), torch.zeros(1, 4),
-                 torch.zeros(1, 6))
+    batch = Task(
+        x[None, :4], y[None, :4], x[None, 4:], y[None, 4:], torch.zeros(1, 1), torch.zeros(1, 4), torch.zeros(1, 6)
+    )
     learner.zero_grad()
     learner.training_loss(batch)[0].backward()
     direction = torch.cat([learner.network.head.weight.grad.flatten(), learner.network.head.bias.grad])
@@ -177,7 +194,7 @@ def test_transductive_batch_norm_is_a_choice_with_visible_consequences():
     for transductive in (True, False):
         learner = build_learner("maml", backbone="conv4-small", ways=5, transductive=transductive).eval()
         model = learner.adapt(task.support_x, task.support_y)
-        alone = torch.cat([model(task.query_x[index:index + 2]) for index in range(0, len(task.query_x), 2)])
+        alone = torch.cat([model(task.query_x[index : index + 2]) for index in range(0, len(task.query_x), 2)])
         together = model(task.query_x)
         # transductive: a query's scores depend on the other queries it is normalised with; otherwise not
         assert torch.allclose(alone, together, atol=1e-5) != transductive
@@ -199,10 +216,22 @@ def test_maml_beats_chance_on_unseen_glyphs_and_training_is_seeded(glyphs_datase
     results = []
     for _ in range(2):
         torch.manual_seed(0)  # the initial weights
-        learner = build_learner("fomaml", backbone="conv4-small", ways=5, inner_steps=1, inner_lr=0.4,
-                                test_inner_steps=3)
-        meta_train(learner, glyphs_dataset, ways=5, shots=1, queries=5, meta_batch=4, steps=60, lr=3e-3,
-                   val_every=60, val_episodes=10, progress=False)
+        learner = build_learner(
+            "fomaml", backbone="conv4-small", ways=5, inner_steps=1, inner_lr=0.4, test_inner_steps=3
+        )
+        meta_train(
+            learner,
+            glyphs_dataset,
+            ways=5,
+            shots=1,
+            queries=5,
+            meta_batch=4,
+            steps=60,
+            lr=3e-3,
+            val_every=60,
+            val_episodes=10,
+            progress=False,
+        )
         results.append(evaluate(learner, glyphs_dataset, ways=5, shots=1, episodes=40))
     assert results[0].mean == results[1].mean  # same seed, same run
     assert results[0].mean > 0.45, results[0]  # chance is 0.2
@@ -212,8 +241,17 @@ def test_maml_learns_sinusoids_and_adapts_better_than_it_starts():
     sinusoid = load_dataset("sinusoid")
     learner = build_learner("maml", backbone="mlp", in_channels=1, image_size=1, ways=1, inner_lr=0.01)
     assert learner.uses_vmap(torch.device("cpu"))  # a small MLP: tasks batched with vmap
-    meta_train(learner, sinusoid, shots=10, queries=10, meta_batch=25, steps=1500, val_every=1500, val_episodes=20,
-               progress=False)
+    meta_train(
+        learner,
+        sinusoid,
+        shots=10,
+        queries=10,
+        meta_batch=25,
+        steps=1500,
+        val_every=1500,
+        val_episodes=20,
+        progress=False,
+    )
     errors = {}
     for steps in (0, 1, 10):
         learner.test_inner_steps = steps
@@ -225,25 +263,81 @@ def test_maml_learns_sinusoids_and_adapts_better_than_it_starts():
 def test_cli_trains_the_family_and_evaluates_regression_with_more_steps(tmp_path, capsys, glyphs_dataset):
     for method in ("reptile", "anil", "metasgd"):
         out = tmp_path / method
-        assert main(["train", "--method", method, "--dataset", "glyphs", "--backbone", "conv4-small", "--ways", "5",
-                     "--queries", "2", "--meta-batch", "2", "--inner-steps", "1", "--steps", "2", "--val-every", "2",
-                     "--val-episodes", "2", "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    "--method",
+                    method,
+                    "--dataset",
+                    "glyphs",
+                    "--backbone",
+                    "conv4-small",
+                    "--ways",
+                    "5",
+                    "--queries",
+                    "2",
+                    "--meta-batch",
+                    "2",
+                    "--inner-steps",
+                    "1",
+                    "--steps",
+                    "2",
+                    "--val-every",
+                    "2",
+                    "--val-episodes",
+                    "2",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         task = TaskSampler(glyphs_dataset, "test", ways=5, shots=1, queries=1, seed=0).sample()
         saved = load(out)
         assert saved.learner.method == method and saved.learner.inner_steps == 1
         assert len(saved.predict(list(task.support_x), list(task.support_y.tolist()), list(task.query_x))) == 5
-    assert main(["train", "--method", "maml", "--dataset", "sinusoid", "--shots", "5", "--queries", "5",
-                 "--meta-batch", "4", "--inner-lr", "0.01", "--steps", "4", "--val-every", "4", "--val-episodes", "3",
-                 "--out", str(tmp_path / "sine")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--method",
+                "maml",
+                "--dataset",
+                "sinusoid",
+                "--shots",
+                "5",
+                "--queries",
+                "5",
+                "--meta-batch",
+                "4",
+                "--inner-lr",
+                "0.01",
+                "--steps",
+                "4",
+                "--val-every",
+                "4",
+                "--val-episodes",
+                "3",
+                "--out",
+                str(tmp_path / "sine"),
+            ]
+        )
+        == 0
+    )
     assert "best meta-validation mean squared error" in capsys.readouterr().out
-    assert main(["evaluate", str(tmp_path / "sine"), "--shots", "5", "--inner-steps", "10", "--episodes", "5",
-                 "--json"]) == 0
+    assert (
+        main(["evaluate", str(tmp_path / "sine"), "--shots", "5", "--inner-steps", "10", "--episodes", "5", "--json"])
+        == 0
+    )
     record = json.loads(capsys.readouterr().out)
     assert record["metric"] == "mse" and record["episodes"] == 5
     assert main(["evaluate", str(tmp_path / "reptile"), "--ways", "20", "--episodes", "2"]) == 2
     assert "build one with ways=20" in capsys.readouterr().err
-    assert main(["train", "--method", "maml", "--dataset", "sinusoid", "--augment", "all", "--out",
-                 str(tmp_path / "x")]) == 2
+    assert (
+        main(["train", "--method", "maml", "--dataset", "sinusoid", "--augment", "all", "--out", str(tmp_path / "x")])
+        == 2
+    )
     assert "sinusoid is a regression problem" in capsys.readouterr().err
 
 

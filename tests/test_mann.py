@@ -1,4 +1,5 @@
 """Memory-augmented neural networks (7.6): LRUA addressing, the sequence protocol, the MANN and LSTM learners."""
+
 import dataclasses
 import math
 
@@ -9,7 +10,6 @@ import torch
 from fewshot_lab.cli import main
 from fewshot_lab.data.sequences import EpisodeSequences, immediate_repeats, presentations
 from fewshot_lab.data.tasks import TaskSampler
-from fewshot_lab.evaluation import evaluate
 from fewshot_lab.methods import build_learner
 from fewshot_lab.methods.mann import LSTMBaseline, MemoryAugmentedNetwork
 from fewshot_lab.methods.memory import LRUAMemory, MemoryState, content_weights, least_used
@@ -30,8 +30,9 @@ def hand_made_state(usage, memory=None, read_weights=None, heads=2) -> MemorySta
     slots = usage.shape[1]
     memory = torch.arange(slots * 3, dtype=torch.float32).view(1, slots, 3) + 1 if memory is None else memory
     read_weights = torch.zeros(1, heads, slots) if read_weights is None else read_weights
-    return MemoryState(memory, usage, read_weights, torch.zeros(1, heads, slots), torch.zeros(1, heads, 3),
-                       torch.zeros(1, slots))  # no step before: no fresh slots of the last step
+    return MemoryState(
+        memory, usage, read_weights, torch.zeros(1, heads, slots), torch.zeros(1, heads, 3), torch.zeros(1, slots)
+    )  # no step before: no fresh slots of the last step
 
 
 def test_least_used_marks_the_n_slots_of_lowest_usage():
@@ -81,7 +82,7 @@ def test_a_mann_with_add_vectors_learns_them_and_saves_the_choice():
     assert learner.interface.out_features == heads * (2 * width + 2)
     batch = learner.training_stream(pattern_dataset(), ways=5, shots=1, queries=1, meta_batch=3, seed=0).sample()
     learner.training_loss(batch)[0].backward()
-    add_rows = learner.interface.weight.grad[heads * (width + 2):]  # the rows that make a_t
+    add_rows = learner.interface.weight.grad[heads * (width + 2) :]  # the rows that make a_t
     assert add_rows.shape == (heads * width, 20) and (add_rows.abs().sum(1) > 0).all()
     built = build_learner("mann", encoder="pixels", add_vectors=True)
     assert built.config()["add_vectors"] is True and built.interface.out_features == 4 * (2 * 40 + 2)
@@ -117,7 +118,8 @@ def test_with_address_after_write_heads_find_what_this_step_wrote():
     add = torch.tensor([[[0.6, 0.0, 0.8]]])  # written to slot 0, the least used, after it is cleared
     before = LRUAMemory(slots=4, width=3, heads=1)(state, key, torch.tensor([[50.0]]), torch.zeros(1, 1), add)
     after = LRUAMemory(slots=4, width=3, heads=1, address_after_write=True)(
-        state, key, torch.tensor([[50.0]]), torch.zeros(1, 1), add)
+        state, key, torch.tensor([[50.0]]), torch.zeros(1, 1), add
+    )
     torch.testing.assert_close(after.memory, before.memory)  # the write is the same
     assert before.read_weights[0, 0, 0] < 0.6 and before.read_weights[0, 0, 3] > 0.4  # rows 0 and 3 tie in M_{t-1}
     assert after.read_weights[0, 0].argmax() == 0 and after.read_weights[0, 0, 0] > 0.99  # the row just written
@@ -137,12 +139,14 @@ def test_with_last_gates_a_head_adds_to_last_steps_fresh_slot_and_the_next_read_
     assert torch.equal(first.memory[0, 0], image[0, 0]) and torch.equal(first.fresh[0], torch.tensor([1.0, 0, 0, 0]))
     similar = torch.tensor([[[1.0, 0.1, 0.0, 0.0]]])  # step 2: another drawing of the class; its label has just arrived
     bound = memory_module(first, similar, strong, zero, label, last_gates=one)
-    assert torch.equal(bound.write_weights[:, 0], first.fresh)               # written where step 1 wrote
-    assert torch.equal(bound.memory[0, 0], image[0, 0] + label[0, 0])        # the image now carries its label
+    assert torch.equal(bound.write_weights[:, 0], first.fresh)  # written where step 1 wrote
+    assert torch.equal(bound.memory[0, 0], image[0, 0] + label[0, 0])  # the image now carries its label
     assert bound.read_weights[0, 0, 0] > 0.99 and bound.reads[0, 0, 2] > 0.99  # and this step's read returns it
     assert bound.fresh[0, 0] == 0 and bound.fresh.sum() == 1  # the pointer moves on: step 2's least-used slot
     third = memory_module(bound, similar, strong, zero, label, last_gates=one)
-    assert torch.equal(third.write_weights[:, 0], bound.fresh) and third.write_weights[0, 0, 0] == 0  # one step back only
+    assert (
+        torch.equal(third.write_weights[:, 0], bound.fresh) and third.write_weights[0, 0, 0] == 0
+    )  # one step back only
     apart = memory_module(first, similar, strong, zero, label, last_gates=zero)  # the paper's LRUA
     assert apart.write_weights[0, 0, 0] == 0 and apart.reads[0, 0, 2] < 0.01  # the label went to another slot
     paper = memory_module(first, similar, strong, zero, label)
@@ -150,22 +154,31 @@ def test_with_last_gates_a_head_adds_to_last_steps_fresh_slot_and_the_next_read_
         assert torch.equal(ours, theirs)  # last gates of 0 are the paper's write rule
     half = memory_module(first, similar, strong, torch.full((1, 1), 0.25), label, last_gates=torch.full((1, 1), 0.5))
     least = least_used(first.usage, 1)
-    torch.testing.assert_close(half.write_weights, 0.25 * first.read_weights
-                               + 0.75 * (0.5 * first.fresh.unsqueeze(1) + 0.5 * least.unsqueeze(1)))
+    torch.testing.assert_close(
+        half.write_weights,
+        0.25 * first.read_weights + 0.75 * (0.5 * first.fresh.unsqueeze(1) + 0.5 * least.unsqueeze(1)),
+    )
 
 
 def test_a_memory_step_matches_finite_differences_in_every_continuous_input():
     torch.manual_seed(0)
     memory_module = LRUAMemory(slots=5, width=3, heads=2, gamma=0.9)
-    state = MemoryState(memory=torch.randn(1, 5, 3, dtype=torch.float64),
-                        usage=torch.tensor([[0.3, 1.2, 0.1, 2.0, 0.7]], dtype=torch.float64),  # no ties
-                        read_weights=torch.rand(1, 2, 5, dtype=torch.float64).softmax(-1),
-                        write_weights=torch.rand(1, 2, 5, dtype=torch.float64),
-                        reads=torch.zeros(1, 2, 3, dtype=torch.float64),
-                        fresh=torch.tensor([[0.0, 1, 0, 0, 1]], dtype=torch.float64))
-    inputs = (torch.randn(1, 2, 3, dtype=torch.float64), 1 + torch.rand(1, 2, dtype=torch.float64),
-              torch.rand(1, 2, dtype=torch.float64), torch.randn(1, 2, 3, dtype=torch.float64),
-              torch.rand(1, 2, dtype=torch.float64), state.memory.clone())
+    state = MemoryState(
+        memory=torch.randn(1, 5, 3, dtype=torch.float64),
+        usage=torch.tensor([[0.3, 1.2, 0.1, 2.0, 0.7]], dtype=torch.float64),  # no ties
+        read_weights=torch.rand(1, 2, 5, dtype=torch.float64).softmax(-1),
+        write_weights=torch.rand(1, 2, 5, dtype=torch.float64),
+        reads=torch.zeros(1, 2, 3, dtype=torch.float64),
+        fresh=torch.tensor([[0.0, 1, 0, 0, 1]], dtype=torch.float64),
+    )
+    inputs = (
+        torch.randn(1, 2, 3, dtype=torch.float64),
+        1 + torch.rand(1, 2, dtype=torch.float64),
+        torch.rand(1, 2, dtype=torch.float64),
+        torch.randn(1, 2, 3, dtype=torch.float64),
+        torch.rand(1, 2, dtype=torch.float64),
+        state.memory.clone(),
+    )
     inputs = tuple(value.requires_grad_() for value in inputs)
 
     def step(keys, strengths, gates, contents, last_gates, memory):
@@ -247,18 +260,20 @@ def test_training_loss_gradients_reach_every_parameter(method, encoder):
 
 
 def test_immediate_repeats_are_second_drawings_right_after_the_first():
-    labels = torch.tensor([[0, 0, 1, 2, 2, 1, 0, 1, 2],    # 0 and 2 repeat at once; 1's 2nd comes 3 steps later
-                           [1, 1, 1, 0, 2, 0, 2, 2, 0]])   # a 3rd drawing right after the 2nd is not one
-    expected = torch.tensor([[0, 1, 0, 0, 1, 0, 0, 0, 0],
-                             [0, 1, 0, 0, 0, 0, 0, 0, 0]], dtype=torch.bool)
+    labels = torch.tensor(
+        [
+            [0, 0, 1, 2, 2, 1, 0, 1, 2],  # 0 and 2 repeat at once; 1's 2nd comes 3 steps later
+            [1, 1, 1, 0, 2, 0, 2, 2, 0],
+        ]
+    )  # a 3rd drawing right after the 2nd is not one
+    expected = torch.tensor([[0, 1, 0, 0, 1, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0, 0, 0, 0]], dtype=torch.bool)
     assert torch.equal(immediate_repeats(labels), expected)
     assert torch.equal(immediate_repeats(labels[1]), expected[1])  # one episode, no batch dimension
 
 
 @pytest.mark.parametrize("method", LEARNERS)
 def test_repeat_weight_counts_immediate_repeats_that_many_times_in_the_loss(method):
-    batch = small(method).training_stream(pattern_dataset(), ways=5, shots=1, queries=1, meta_batch=4,
-                                          seed=0).sample()
+    batch = small(method).training_stream(pattern_dataset(), ways=5, shots=1, queries=1, meta_batch=4, seed=0).sample()
     repeats = immediate_repeats(batch.labels).flatten()
     assert 0 < repeats.sum() < repeats.numel()  # the batch has both kinds of step
     plain, weighted = small(method), small(method, repeat_weight=10)
@@ -276,15 +291,15 @@ def test_repeat_weight_counts_immediate_repeats_that_many_times_in_the_loss(meth
     scores = repeats_only.unroll(batch.images, batch.labels)[0].flatten(0, 1)
     torch.nn.functional.cross_entropy(scores[repeats], batch.labels.flatten()[repeats], reduction="sum").backward()
     total = repeats.numel() + 9 * repeats.sum()
-    for (name, mixed), unweighted, extra in zip(weighted.named_parameters(), plain.parameters(),
-                                                repeats_only.parameters()):
-        assert torch.allclose(mixed.grad, (repeats.numel() * unweighted.grad + 9 * extra.grad) / total,
-                              atol=1e-6), name
+    for (name, mixed), unweighted, extra in zip(
+        weighted.named_parameters(), plain.parameters(), repeats_only.parameters()
+    ):
+        assert torch.allclose(mixed.grad, (repeats.numel() * unweighted.grad + 9 * extra.grad) / total, atol=1e-6), name
 
 
 def test_repeat_weight_must_be_a_positive_number():
     for bad in (0, -1.0, math.inf, math.nan, True, "10"):
-        with pytest.raises(ValueError, match="repeat_weight .* must be a positive number"):
+        with pytest.raises(ValueError, match=r"repeat_weight .* must be a positive number"):
             MemoryAugmentedNetwork(repeat_weight=bad)
         with pytest.raises(ValueError, match="repeat_weight"):
             LSTMBaseline(repeat_weight=bad)
@@ -310,8 +325,9 @@ def test_seeded_training_is_deterministic(method):
 @pytest.mark.parametrize("ways, instances", [(2, 1), (3, 7), (5, 30)])
 def test_sequences_of_other_lengths_than_training(method, ways, instances):
     learner = small(method).eval()
-    result = learner.accuracy_by_presentation(pattern_dataset(per_class=30), ways=ways, instances=instances,
-                                              episodes=4, split="train", batch=3)
+    result = learner.accuracy_by_presentation(
+        pattern_dataset(per_class=30), ways=ways, instances=instances, episodes=4, split="train", batch=3
+    )
     assert result.values.shape == (4, instances) and ((result.values >= 0) & (result.values <= 1)).all()
     assert len(result.table().splitlines()[1].split()) == instances
 
@@ -323,12 +339,12 @@ def test_adapt_labels_each_query_on_its_own_from_the_support_sequence(method):
     with torch.no_grad():
         model = learner.adapt(task.support_x, task.support_y)
         scores = model(task.query_x)
-        alone = torch.cat([model(task.query_x[index:index + 1]) for index in range(len(task.query_x))])
+        alone = torch.cat([model(task.query_x[index : index + 1]) for index in range(len(task.query_x))])
     assert scores.shape == (12, 4) and torch.allclose(scores, alone, atol=1e-5)
 
 
 def test_episodes_need_enough_label_slots_and_encoders_are_named():
-    with pytest.raises(ValueError, match="need 15 label slots.*build it with ways=15"):
+    with pytest.raises(ValueError, match=r"need 15 label slots.*build it with ways=15"):
         small("mann").training_stream(pattern_dataset(), ways=15, shots=1, queries=1, meta_batch=1, seed=0)
     with pytest.raises(ValueError, match="encoder must be one of conv, conv4, pixels"):
         MemoryAugmentedNetwork(encoder="resnet")
@@ -340,8 +356,9 @@ def test_episodes_need_enough_label_slots_and_encoders_are_named():
 
 @pytest.mark.parametrize("method", LEARNERS)
 def test_a_frozen_pretrained_conv4_encoder_trains_on_precomputed_codes(method):
-    from fewshot_lab.saved import copy_embedding
     from fewshot_lab.backbones import conv4
+    from fewshot_lab.saved import copy_embedding
+
     pretrained = torch.nn.Module()
     pretrained.embedding = conv4()  # what --init RUN copies from a saved run
     with torch.no_grad():
@@ -372,8 +389,27 @@ def test_a_frozen_pretrained_conv4_encoder_trains_on_precomputed_codes(method):
 
 
 def test_cli_refuses_a_frozen_encoder_with_augmentation_that_moves_images(tmp_path, capsys):
-    assert main(["train", "--method", "mann", "--dataset", "glyphs", "--steps", "1", "--encoder", "conv4",
-                 "--freeze-encoder", "--augment", "all", "--out", str(tmp_path / "mann")]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--method",
+                "mann",
+                "--dataset",
+                "glyphs",
+                "--steps",
+                "1",
+                "--encoder",
+                "conv4",
+                "--freeze-encoder",
+                "--augment",
+                "all",
+                "--out",
+                str(tmp_path / "mann"),
+            ]
+        )
+        == 2
+    )
     assert "--freeze-encoder trains on the codes" in capsys.readouterr().err
     assert not (tmp_path / "mann").exists()
 
@@ -389,11 +425,40 @@ def test_build_learner_gives_the_papers_sizes(method):
 
 def test_cli_trains_a_mann_and_evaluate_reports_accuracy_by_presentation(tmp_path, glyphs_dataset, capsys):
     out = tmp_path / "mann"
-    assert main(["train", "--method", "mann", "--dataset", "glyphs", "--steps", "2", "--meta-batch", "2",
-                 "--instances", "3", "--val-every", "2", "--val-episodes", "2", "--augment", "none",
-                 "--add-vectors", "--address-after-write", "--write-to-last", "--repeat-weight", "10", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--method",
+                "mann",
+                "--dataset",
+                "glyphs",
+                "--steps",
+                "2",
+                "--meta-batch",
+                "2",
+                "--instances",
+                "3",
+                "--val-every",
+                "2",
+                "--val-episodes",
+                "2",
+                "--augment",
+                "none",
+                "--add-vectors",
+                "--address-after-write",
+                "--write-to-last",
+                "--repeat-weight",
+                "10",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     from fewshot_lab.saved import load
+
     saved = load(out).learner
     # the memory options travel with the run
     assert saved.add_vectors and saved.memory.address_after_write and saved.write_to_last
@@ -405,10 +470,19 @@ def test_cli_trains_a_mann_and_evaluate_reports_accuracy_by_presentation(tmp_pat
 
 def test_memory_figures_and_the_episode_stepper_draw_one_episode():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from fewshot_lab.plots_memory import (EpisodeStepper, memory_trace, plot_addressing, plot_memory,
-                                          plot_presentation_accuracy, plot_slow_and_fast)
+
+    from fewshot_lab.plots_memory import (
+        EpisodeStepper,
+        memory_trace,
+        plot_addressing,
+        plot_memory,
+        plot_presentation_accuracy,
+        plot_slow_and_fast,
+    )
+
     learner, dataset = small("mann"), pattern_dataset()
     trace = memory_trace(learner, EpisodeSequences(dataset, "test", ways=3, instances=4, seed=0).sample())
     assert trace.read_weights.shape == (12, 2, 12) and trace.memory.shape == (12, 12, 6)
@@ -417,17 +491,23 @@ def test_memory_figures_and_the_episode_stepper_draw_one_episode():
     later = int(torch.nonzero(labels != labels[0])[0])  # the first step of another class
     writes = torch.zeros(12, 2, 12)
     writes[0, 0, 3], writes[later, :, 3] = 1.0, 1.5  # slot 3 made at step 0, written more later (as write_to_last does)
-    writes[2, 0, 5] = 0.4                             # slot 5 only touched lightly
+    writes[2, 0, 5] = 0.4  # slot 5 only touched lightly
     marked = dataclasses.replace(trace, write_weights=writes)
     expected = np.full(12, -1)
     expected[3] = int(labels[0])
     assert (marked.holder(11) == expected).all() and (marked.holder(0) == expected).all()
-    results = {name: small(name).accuracy_by_presentation(dataset, ways=3, instances=4, episodes=3, split="test")
-               for name in ("mann", "lstm")}
+    results = {
+        name: small(name).accuracy_by_presentation(dataset, ways=3, instances=4, episodes=3, split="test")
+        for name in ("mann", "lstm")
+    }
     history = {"MANN": ([16, 32], [0.2, 0.4]), "LSTM": ([16, 32], [0.2, 0.3])}
     by_name = {"MANN": results["mann"], "LSTM": results["lstm"]}
-    for figure in (plot_addressing(trace), plot_memory(trace, step=5), plot_presentation_accuracy(results),
-                   plot_slow_and_fast(history, by_name)):
+    for figure in (
+        plot_addressing(trace),
+        plot_memory(trace, step=5),
+        plot_presentation_accuracy(results),
+        plot_slow_and_fast(history, by_name),
+    ):
         assert figure.axes
         plt.close(figure)
     stepper = EpisodeStepper(learner, dataset, ways=3, instances=4)
@@ -437,10 +517,12 @@ def test_memory_figures_and_the_episode_stepper_draw_one_episode():
 
 def test_meta_training_keeps_the_weights_best_by_presentation_on_val(tmp_path):
     from fewshot_lab.engine import meta_train
+
     dataset = pattern_dataset()
     learner = small("mann", instances=4)
-    history = meta_train(learner, dataset, ways=3, meta_batch=2, steps=6, val_every=2, val_episodes=10, lr=1e-2,
-                         progress=False)
+    history = meta_train(
+        learner, dataset, ways=3, meta_batch=2, steps=6, val_every=2, val_episodes=10, lr=1e-2, progress=False
+    )
     score = learner.validation_score(dataset, ways=3, shots=1, queries=15, episodes=10, seed=0)
     by_presentation = learner.accuracy_by_presentation(dataset, ways=3, instances=4, episodes=10, split="val")
     assert score.mean == pytest.approx(by_presentation.values[:, 1:].mean())  # the 2nd to 4th presentations

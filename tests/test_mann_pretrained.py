@@ -1,13 +1,14 @@
 """The models shipped for notebook 7.6 (fewshot_lab/pretrained): small, loadable, and still made by their recipe."""
+
 from pathlib import Path
 
 import pytest
 import torch
 
-from fewshot_lab.methods.mann import LSTMBaseline, MemoryAugmentedNetwork
 import fewshot_lab.pretrained as pretrained
 from fewshot_lab.checkpoints import read_checkpoint
 from fewshot_lab.cli import main
+from fewshot_lab.methods.mann import LSTMBaseline, MemoryAugmentedNetwork
 from fewshot_lab.pretrained import FOLDER, RECIPES, export, load_pretrained, recipe, short_fingerprint
 
 FINGERPRINT_TOLERANCE = 1e-5  # relative; see test_the_recipe_still_trains_the_same_way
@@ -16,7 +17,7 @@ SHIPPED = {"mann_omniglot": MemoryAugmentedNetwork, "lstm_omniglot": LSTMBaselin
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_models_are_small_and_load_with_their_commands(name):
-    assert (FOLDER / f"{name}.pt").stat().st_size < 2 * 2 ** 20
+    assert (FOLDER / f"{name}.pt").stat().st_size < 2 * 2**20
     learner = load_pretrained(name)
     assert isinstance(learner, SHIPPED[name]) and not learner.training
     assert learner.encoder == "conv4" and learner.freeze_encoder
@@ -45,12 +46,37 @@ def test_the_recipe_still_trains_the_same_way(omniglot_small_dataset):
     assert short_fingerprint("mann_omniglot") == pytest.approx(shipped, rel=FINGERPRINT_TOLERANCE)
 
 
-def test_export_ships_the_best_weights_and_a_failed_export_leaves_the_old_file(tmp_path, glyphs_dataset,
-                                                                               monkeypatch, capsys):
+def test_export_ships_the_best_weights_and_a_failed_export_leaves_the_old_file(
+    tmp_path, glyphs_dataset, monkeypatch, capsys
+):
     run = tmp_path / "run"
-    assert main(["train", "--method", "mann", "--dataset", "glyphs", "--steps", "2", "--meta-batch", "2",
-                 "--instances", "3", "--val-every", "2", "--val-episodes", "2", "--augment", "none",
-                 "--add-vectors", "--out", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--method",
+                "mann",
+                "--dataset",
+                "glyphs",
+                "--steps",
+                "2",
+                "--meta-batch",
+                "2",
+                "--instances",
+                "3",
+                "--val-every",
+                "2",
+                "--val-episodes",
+                "2",
+                "--augment",
+                "none",
+                "--add-vectors",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     folder = tmp_path / "shipped"
     monkeypatch.setattr(pretrained, "FOLDER", folder)

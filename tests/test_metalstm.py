@@ -1,4 +1,5 @@
 """Meta-LSTM (Ravi & Larochelle 2017): the LSTM cell state is the classifier's parameter vector (7.7)."""
+
 import pytest
 import torch
 from torch import nn
@@ -16,8 +17,9 @@ from tests.test_evaluation import pattern_dataset
 
 def small_learner(**options) -> MetaLSTM:
     """Meta-LSTM around a small conv net with batch norm: [batch, 1, 28, 28] -> [batch, 4 * 7 * 7]."""
-    embedding = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(4),
-                              nn.Flatten())
+    embedding = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(4), nn.Flatten()
+    )
     return MetaLSTM(embedding, features=4 * 7 * 7, **options)
 
 
@@ -28,11 +30,14 @@ def test_fixed_gates_input_constant_forget_one_is_exactly_sgd():
     adapted, gates = learner.adapted_weights(task.support_x, task.support_y, fixed_gates=(0.05, 1.0))
     weights = {name: weight.detach().requires_grad_() for name, weight in learner.initial_weights(3).items()}
     for _ in range(3):  # plain SGD with learning rate 0.05 on the support set
-        loss = nn.functional.cross_entropy(functional_call(learner.classifier, weights, (task.support_x,)),
-                                           task.support_y)
+        loss = nn.functional.cross_entropy(
+            functional_call(learner.classifier, weights, (task.support_x,)), task.support_y
+        )
         gradients = torch.autograd.grad(loss, list(weights.values()))
-        weights = {name: (weight - 0.05 * gradient).detach().requires_grad_()
-                   for (name, weight), gradient in zip(weights.items(), gradients)}
+        weights = {
+            name: (weight - 0.05 * gradient).detach().requires_grad_()
+            for (name, weight), gradient in zip(weights.items(), gradients)
+        }
     assert adapted.keys() == weights.keys()
     for name in weights:
         torch.testing.assert_close(adapted[name], weights[name], rtol=0, atol=1e-7)
@@ -95,14 +100,47 @@ def test_meta_training_learns_on_patterns():
     dataset = pattern_dataset(classes=32)
     learner = small_learner(inner_steps=3)
     before = evaluate(learner, dataset, ways=5, shots=1, queries=3, episodes=40, split="test")
-    meta_train(learner, dataset, ways=5, shots=1, queries=3, steps=150, lr=1e-2, schedule="constant", val_every=150,
-               val_episodes=10, progress=False)
+    meta_train(
+        learner,
+        dataset,
+        ways=5,
+        shots=1,
+        queries=3,
+        steps=150,
+        lr=1e-2,
+        schedule="constant",
+        val_every=150,
+        val_episodes=10,
+        progress=False,
+    )
     after = evaluate(learner, dataset, ways=5, shots=1, queries=3, episodes=40, split="test")
     assert after.mean > before.mean + 0.2 and after.mean > 0.9
 
 
 def test_cli_trains_metalstm(tmp_path, glyphs_dataset):
     out = tmp_path / "metalstm"
-    assert main(["train", "--method", "metalstm", "--backbone", "conv4-small", "--inner-steps", "2", "--queries", "3",
-                 "--steps", "4", "--val-every", "4", "--val-episodes", "3", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--method",
+                "metalstm",
+                "--backbone",
+                "conv4-small",
+                "--inner-steps",
+                "2",
+                "--queries",
+                "3",
+                "--steps",
+                "4",
+                "--val-every",
+                "4",
+                "--val-episodes",
+                "3",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert main(["evaluate", str(out), "--episodes", "3", "--queries", "3"]) == 0

@@ -1,4 +1,5 @@
 """Metric-based meta-learners: Prototypical Networks (7.4) and Matching Networks (7.5)."""
+
 import numpy as np
 import pytest
 import torch
@@ -18,8 +19,15 @@ FEATURES = 8 * 7 * 7
 
 def small_embedding() -> nn.Sequential:
     """[batch, 1, 28, 28] -> [batch, FEATURES]: two small conv layers, cheap enough to meta-train in a test."""
-    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+    )
 
 
 LEARNERS = {
@@ -31,8 +39,15 @@ LEARNERS = {
 
 def vector_task(support_x, support_y, query_x, query_y) -> Task:
     """A task of plain vectors (for an nn.Identity or nn.Linear embedding)."""
-    return Task(support_x, support_y, query_x, query_y, classes=torch.arange(int(support_y.max()) + 1),
-                support_index=torch.arange(len(support_y)), query_index=torch.arange(len(query_y)))
+    return Task(
+        support_x,
+        support_y,
+        query_x,
+        query_y,
+        classes=torch.arange(int(support_y.max()) + 1),
+        support_index=torch.arange(len(support_y)),
+        query_index=torch.arange(len(query_y)),
+    )
 
 
 @pytest.mark.parametrize("name", LEARNERS)
@@ -120,12 +135,18 @@ def test_meta_loss_gradients_reach_every_parameter(name):
 @pytest.mark.parametrize("name", LEARNERS)
 def test_meta_loss_gradient_matches_finite_differences(name):
     torch.manual_seed(0)
-    learner = {"protonet": PrototypicalNetwork(nn.Linear(4, 3)),
-               "matching": MatchingNetwork(nn.Linear(4, 3), scale=3.0),
-               "matching-fce": MatchingNetwork(nn.Linear(4, 3), full_context=True, features=3, fce_steps=2)}[name]
+    learner = {
+        "protonet": PrototypicalNetwork(nn.Linear(4, 3)),
+        "matching": MatchingNetwork(nn.Linear(4, 3), scale=3.0),
+        "matching-fce": MatchingNetwork(nn.Linear(4, 3), full_context=True, features=3, fce_steps=2),
+    }[name]
     learner.double()
-    task = vector_task(torch.randn(6, 4, dtype=torch.float64), torch.tensor([0, 1, 2, 0, 1, 2]),
-                       torch.randn(5, 4, dtype=torch.float64), torch.tensor([0, 1, 2, 2, 1]))
+    task = vector_task(
+        torch.randn(6, 4, dtype=torch.float64),
+        torch.tensor([0, 1, 2, 0, 1, 2]),
+        torch.randn(5, 4, dtype=torch.float64),
+        torch.tensor([0, 1, 2, 2, 1]),
+    )
     # gradcheck perturbs these very tensors in place, so meta_loss sees every perturbation
     assert torch.autograd.gradcheck(lambda *parameters: learner.meta_loss(task), tuple(learner.parameters()))
 
@@ -153,9 +174,9 @@ def test_the_order_of_the_support_set_does_not_matter_without_full_context(name)
 
 
 def test_constructors_say_what_is_wrong():
-    with pytest.raises(TypeError, match="embedding must be a torch.nn.Module"):
+    with pytest.raises(TypeError, match=r"embedding must be a torch.nn.Module"):
         PrototypicalNetwork("conv4")
-    with pytest.raises(TypeError, match="embedding must be a torch.nn.Module"):
+    with pytest.raises(TypeError, match=r"embedding must be a torch.nn.Module"):
         MatchingNetwork(conv4)
     with pytest.raises(ValueError, match="scale must be a positive number"):
         MatchingNetwork(scale=0)
@@ -177,8 +198,14 @@ def lighting_dataset(classes=24, per_class=20, ink=60, seed=0) -> FewShotDataset
     brightness = rng.integers(0, 256 - ink, (classes * per_class, 1, 1, 1))
     infos = [ClassInfo(f"p{i}", f"g{i % 4}") for i in range(classes)]
     splits = {"train": list(range(classes // 2)), "val": [classes // 2], "test": list(range(classes // 2 + 1, classes))}
-    return FewShotDataset("lighting", torch.from_numpy((patterns + brightness).astype(np.uint8)),
-                          torch.arange(classes).repeat_interleave(per_class), infos, splits, Preprocessing(28, 1, True))
+    return FewShotDataset(
+        "lighting",
+        torch.from_numpy((patterns + brightness).astype(np.uint8)),
+        torch.arange(classes).repeat_interleave(per_class),
+        infos,
+        splits,
+        Preprocessing(28, 1, True),
+    )
 
 
 @pytest.mark.parametrize("name", ["protonet", "matching"])

@@ -1,4 +1,5 @@
 """Omniglot loaded the way a user loads it: downloaded from a (local) mirror, decoded, cached, split."""
+
 from __future__ import annotations
 
 import hashlib
@@ -16,8 +17,15 @@ from fewshot_lab.data import omniglot
 from fewshot_lab.data.dataset import ClassInfo
 from fewshot_lab.data.download import DownloadError
 from fewshot_lab.data.images import Preprocessing
-from fewshot_lab.data.omniglot import (ArchiveError, is_cached, lake_split, load_omniglot, load_omniglot_small,
-                                       read_archive, vinyals_split)
+from fewshot_lab.data.omniglot import (
+    ArchiveError,
+    is_cached,
+    lake_split,
+    load_omniglot,
+    load_omniglot_small,
+    read_archive,
+    vinyals_split,
+)
 from fewshot_lab.paths import data_dir
 
 SMALL1 = "images_background_small1.zip"
@@ -100,7 +108,7 @@ def test_a_corrupted_archive_is_a_checksum_error_and_a_good_server_then_works(om
     data = bytearray(served.read_bytes())
     data[5000:5100] = bytes(255 - byte for byte in data[5000:5100])
     served.write_bytes(bytes(data))
-    with pytest.raises(DownloadError, match="md5.*not kept.*FEWSHOT_LAB_MIRROR"):
+    with pytest.raises(DownloadError, match=r"md5.*not kept.*FEWSHOT_LAB_MIRROR"):
         load_omniglot_small()
     assert list(archives_folder().iterdir()) == []
     assert not is_cached("omniglot-small")
@@ -111,8 +119,11 @@ def test_a_corrupted_archive_is_a_checksum_error_and_a_good_server_then_works(om
 
 def test_an_interrupted_transfer_leaves_nothing_and_the_next_call_succeeds(omniglot_server):
     omniglot_server.cut_short = True
-    with pytest.raises(DownloadError, match=f"download of {SMALL1} from .* stopped after 659511 of 1319022 bytes; "
-                                            f"nothing was saved. Run it again to retry."):
+    with pytest.raises(
+        DownloadError,
+        match=f"download of {SMALL1} from .* stopped after 659511 of 1319022 bytes; "
+        f"nothing was saved. Run it again to retry.",
+    ):
         load_omniglot_small()
     assert list(archives_folder().iterdir()) == []
 
@@ -121,7 +132,7 @@ def test_an_interrupted_transfer_leaves_nothing_and_the_next_call_succeeds(omnig
 
 
 def test_download_false_without_the_archive_says_where_it_goes(fewshot_data):
-    with pytest.raises(FileNotFoundError, match="not in .*archives and download=False.*download=True"):
+    with pytest.raises(FileNotFoundError, match=r"not in .*archives and download=False.*download=True"):
         load_omniglot_small(download=False)
 
 
@@ -145,8 +156,9 @@ def test_a_zip_with_the_wrong_layout_is_a_clear_error_and_is_deleted(omniglot_se
     wrong = tmp_path / "wrong.zip"
     write_zip(wrong, {"Greek/character01/0394_01.png": drawing_png(0)})  # no top folder
     serve_in_place_of(omniglot_server, monkeypatch, SMALL1, wrong)
-    with pytest.raises(ArchiveError, match=f"{SMALL1} holds 'Greek/character01/0394_01.png', outside the Omniglot "
-                                           f"layout.*deleted"):
+    with pytest.raises(
+        ArchiveError, match=f"{SMALL1} holds 'Greek/character01/0394_01.png', outside the Omniglot layout.*deleted"
+    ):
         load_omniglot_small()
     assert not (archives_folder() / SMALL1).exists()
     assert not is_cached("omniglot-small")
@@ -163,9 +175,14 @@ def test_a_file_that_is_not_a_zip_is_a_clear_error(omniglot_server, monkeypatch,
 
 def test_read_archive_sorts_and_inverts(tmp_path):
     archive = tmp_path / "tiny.zip"
-    members = {"tiny/Beta/character02/b_02.png": drawing_png(4), "tiny/Beta/character02/b_01.png": drawing_png(3),
-               "tiny/Alpha/character10/a_01.png": drawing_png(2), "tiny/Alpha/character01/a_01.png": drawing_png(1),
-               "tiny/Alpha/": b"", "__MACOSX/tiny/._a_01.png": b"resource fork"}
+    members = {
+        "tiny/Beta/character02/b_02.png": drawing_png(4),
+        "tiny/Beta/character02/b_01.png": drawing_png(3),
+        "tiny/Alpha/character10/a_01.png": drawing_png(2),
+        "tiny/Alpha/character01/a_01.png": drawing_png(1),
+        "tiny/Alpha/": b"",
+        "__MACOSX/tiny/._a_01.png": b"resource fork",
+    }
     write_zip(archive, members)
     images, targets, classes = read_archive(archive, Preprocessing(16, channels=1, invert=True))
     assert [info.name for info in classes] == ["Alpha/character01", "Alpha/character10", "Beta/character02"]
@@ -214,12 +231,16 @@ def test_is_cached_rejects_an_unknown_name(fewshot_data):
 
 def synthetic_omniglot_classes():
     """Class lists with the real counts: 30 background alphabets (964 characters), 20 evaluation (659)."""
+
     def alphabets(prefix, count, characters):
         sizes = [characters // count + (index < characters % count) for index in range(count)]
         names = [f"{prefix}{index:02d}" for index in range(count)]
         random.Random(0).shuffle(names)
-        return [ClassInfo(f"{name}/character{number:02d}", name)
-                for name, size in zip(names, sizes) for number in range(1, size + 1)]
+        return [
+            ClassInfo(f"{name}/character{number:02d}", name)
+            for name, size in zip(names, sizes)
+            for number in range(1, size + 1)
+        ]
 
     background, evaluation = alphabets("Background", 30, 964), alphabets("Evaluation", 20, 659)
     return background, evaluation
@@ -247,6 +268,7 @@ def test_lake_split_keeps_alphabets_apart():
 
 def test_archives_with_other_content_fail_the_count_check(omniglot_server, omniglot_source, monkeypatch):
     serve_in_place_of(omniglot_server, monkeypatch, SMALL2, omniglot_source / SMALL1)
-    with pytest.raises(ArchiveError, match="omniglot-small should have .*'classes': 242.* but the archives gave "
-                                           ".*'classes': 136"):
+    with pytest.raises(
+        ArchiveError, match=r"omniglot-small should have .*'classes': 242.* but the archives gave .*'classes': 136"
+    ):
         load_omniglot_small()

@@ -1,10 +1,12 @@
 """Set-up promises: one dependency list for pip and conda, a light import, a working CLI."""
+
 import json
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,20 +37,25 @@ def test_environment_yml_and_pyproject_name_the_same_packages():
 
 
 def test_import_is_light():
-    code = "import sys, fewshot_lab; print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'matplotlib'))))"
+    code = (
+        "import sys, fewshot_lab; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'matplotlib'))))"
+    )
     loaded = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True, check=True)
     assert json.loads(loaded.stdout) == []
 
 
 def test_cli_lists_datasets_with_cache_state(tmp_path):
     env = {"FEWSHOT_LAB_DATA": str(tmp_path), "PATH": "", "HOME": str(tmp_path)}
-    run = subprocess.run([sys.executable, "-m", "fewshot_lab", "datasets", "--json"], capture_output=True,
-                         text=True, check=True, env=env)
+    run = subprocess.run(
+        [sys.executable, "-m", "fewshot_lab", "datasets", "--json"], capture_output=True, text=True, check=True, env=env
+    )
     rows = {row["name"]: row for row in json.loads(run.stdout)}
     assert set(rows) == {"glyphs", "omniglot", "omniglot-small", "sinusoid"}
     assert rows["glyphs"]["cached"] is False and rows["sinusoid"]["cached"] is None
-    table = subprocess.run([sys.executable, "-m", "fewshot_lab", "datasets"], capture_output=True, text=True,
-                           check=True, env=env).stdout
+    table = subprocess.run(
+        [sys.executable, "-m", "fewshot_lab", "datasets"], capture_output=True, text=True, check=True, env=env
+    ).stdout
     assert "omniglot-small" in table and "not cached" in table
 
 

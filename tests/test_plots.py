@@ -1,4 +1,5 @@
 """The notebooks' figures and widgets: they draw what they claim, and the hypothesis-space helper is right."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -9,7 +10,14 @@ import torch
 
 from fewshot_lab.data import load_dataset
 from fewshot_lab.data.tasks import TaskSampler
-from fewshot_lab.plots import compare_per_task, consistent_waves, plot_hypothesis_space, show_class, show_split, show_task
+from fewshot_lab.plots import (
+    compare_per_task,
+    consistent_waves,
+    plot_hypothesis_space,
+    show_class,
+    show_split,
+    show_task,
+)
 from tests.test_evaluation import pattern_dataset
 
 
@@ -38,6 +46,7 @@ def test_split_and_class_views():
 
 def test_labels_drop_characters_the_font_cannot_draw():
     from fewshot_lab.plots import _short
+
     assert _short("Technical/U+2376 \u2376") == "Technical/U+2376"
     assert _short("Greek/U+03B1 \u03b1") == "Greek/U+03B1 \u03b1"
 
@@ -45,9 +54,12 @@ def test_labels_drop_characters_the_font_cannot_draw():
 def test_compare_per_task_plots_every_learner():
     from fewshot_lab.evaluation import evaluate
     from fewshot_lab.methods.nearest import NearestNeighbour
+
     dataset = pattern_dataset(noise=200)
-    results = {name: evaluate(NearestNeighbour(k=k), dataset, ways=3, queries=2, episodes=20)
-               for name, k in (("1-NN", 1), ("3-NN", 3))}
+    results = {
+        name: evaluate(NearestNeighbour(k=k), dataset, ways=3, queries=2, episodes=20)
+        for name, k in (("1-NN", 1), ("3-NN", 3))
+    }
     figure = compare_per_task(results)
     assert len(figure.axes[0].lines) == 2
 
@@ -66,6 +78,7 @@ def test_consistent_waves_hold_the_true_wave_and_shrink_with_more_points():
 
 def test_task_explorer_redraws_and_reports_impossible_requests(glyphs_dataset):
     from fewshot_lab.widgets import TaskExplorer
+
     explorer = TaskExplorer(datasets=["glyphs"], seed=0)
     first = explorer.sampler.sample().query_index
     assert bytes(explorer.picture.value).startswith(b"\x89PNG") and plt.get_fignums() == []

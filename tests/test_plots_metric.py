@@ -1,4 +1,5 @@
 """The figures and the widget of sections 7.4 and 7.5 draw what they claim."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -11,9 +12,18 @@ import torch
 from fewshot_lab.data.tasks import TaskSampler
 from fewshot_lab.engine import meta_train
 from fewshot_lab.methods import build_learner
-from fewshot_lab.plots import (attention_cost, adaptation_time, classifier_elements, pca_projection,
-                               plot_accuracy_and_time, plot_attention, plot_attention_cost, plot_embedding,
-                               plot_history, plot_prototypes)
+from fewshot_lab.plots import (
+    adaptation_time,
+    attention_cost,
+    classifier_elements,
+    pca_projection,
+    plot_accuracy_and_time,
+    plot_attention,
+    plot_attention_cost,
+    plot_embedding,
+    plot_history,
+    plot_prototypes,
+)
 from tests.test_evaluation import pattern_dataset
 
 
@@ -30,8 +40,9 @@ def small(method: str, **options):
 
 def test_plot_history_draws_the_run_and_its_validations():
     dataset = pattern_dataset()
-    history = meta_train(small("protonet"), dataset, ways=3, shots=1, queries=2, steps=8, val_every=4,
-                         val_episodes=5, progress=False)
+    history = meta_train(
+        small("protonet"), dataset, ways=3, shots=1, queries=2, steps=8, val_every=4, val_episodes=5, progress=False
+    )
     figure = plot_history(history, window=3)
     left, right = figure.axes
     assert len(left.lines) == 2 and np.allclose(left.lines[0].get_ydata(), history.loss)
@@ -95,8 +106,9 @@ def test_attention_cost_grows_with_the_support_set_for_attention_only():
     names = ["Matching Networks", "Matching Networks + FCE", "Prototypical Networks"]
     assert set(cost) == {"support_sizes", "queries", "ways", "features", "seconds", "read_seconds", "bytes"}
     assert all(list(cost[key]) == names for key in ("seconds", "read_seconds", "bytes"))
-    assert all(len(values) == 3 and min(values) > 0 for key in ("seconds", "read_seconds")
-               for values in cost[key].values())
+    assert all(
+        len(values) == 3 and min(values) > 0 for key in ("seconds", "read_seconds") for values in cost[key].values()
+    )
     matching, fce, protonet = (cost["bytes"][name] for name in names)
     assert matching == [4 * 6 * size for size in (5, 10, 20)]  # the [queries, support] attention matrix
     assert fce[0] < fce[1] < fce[2] and all(f > m for f, m in zip(fce, matching))
@@ -112,14 +124,16 @@ def test_attention_cost_grows_with_the_support_set_for_attention_only():
 
 def test_adaptation_time_and_the_accuracy_time_figure():
     from fewshot_lab.evaluation import evaluate
+
     dataset = pattern_dataset()
     learner = small("protonet")
     seconds = adaptation_time(learner, dataset, ways=3, shots=1, queries=2, tasks=3)
     assert 0 < seconds < 5 and learner.training
-    evaluations = {("protonet", shots): evaluate(learner, dataset, ways=3, shots=shots, queries=2, episodes=5)
-                   for shots in (1, 2)}
+    evaluations = {
+        ("protonet", shots): evaluate(learner, dataset, ways=3, shots=shots, queries=2, episodes=5) for shots in (1, 2)
+    }
     evaluations["pixels", 1] = evaluations["protonet", 1]
-    times = {key: seconds for key in evaluations}
+    times = dict.fromkeys(evaluations, seconds)
     left, right = plot_accuracy_and_time(evaluations, times).axes
     assert len(left.patches) == len(right.patches) == 3 and right.get_xscale() == "log"
     assert [label.get_text() for label in left.get_yticklabels()] == ["protonet", "pixels"]
@@ -129,6 +143,7 @@ def test_adaptation_time_and_the_accuracy_time_figure():
 
 def test_accuracy_explorer_shows_a_percentage_and_follows_its_controls():
     from fewshot_lab.widgets import AccuracyExplorer
+
     dataset = pattern_dataset(classes=32)  # 12 test classes
     explorer = AccuracyExplorer({"protonet": small("protonet"), "matching": small("matching")}, dataset, episodes=10)
     first = explorer.result.value

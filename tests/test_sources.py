@@ -1,4 +1,5 @@
 """The loader by name, a user's own folder of class folders, and the sinusoid family."""
+
 import math
 
 import numpy as np
@@ -26,8 +27,11 @@ def make_class_folders(root, classes=6, images=4, size=(30, 20), mode="RGB"):
 
 
 def test_unknown_name_lists_the_known_datasets():
-    with pytest.raises(ValueError, match="unknown dataset 'mini-imagenet': known datasets are glyphs, omniglot, "
-                                         "omniglot-small, sinusoid, or the path of a folder"):
+    with pytest.raises(
+        ValueError,
+        match="unknown dataset 'mini-imagenet': known datasets are glyphs, omniglot, "
+        "omniglot-small, sinusoid, or the path of a folder",
+    ):
         load_dataset("mini-imagenet")
 
 
@@ -64,11 +68,11 @@ def test_folder_errors_are_clear(tmp_path, data_home):
         load_dataset(tmp_path / "empty")
     (tmp_path / "noimages" / "a").mkdir(parents=True)
     (tmp_path / "noimages" / "a" / "notes.txt").write_text("hello")
-    with pytest.raises(ValueError, match="class folder\\(s\\) with no images .*: a"):
+    with pytest.raises(ValueError, match=r"class folder\(s\) with no images .*: a"):
         load_dataset(tmp_path / "noimages")
     make_class_folders(tmp_path / "broken", classes=2)
     (tmp_path / "broken" / "class1" / "9.png").write_bytes(b"not a png")
-    with pytest.raises(ValueError, match="cannot read image .*9.png' of class 'class1'"):
+    with pytest.raises(ValueError, match=r"cannot read image .*9.png' of class 'class1'"):
         load_dataset(tmp_path / "broken")
     assert not (data_home / "folders").exists() or not list((data_home / "folders").iterdir())
     with pytest.raises(ValueError, match="channels must be 1 \\(grey\\) or 3 \\(RGB\\)"):
@@ -79,9 +83,9 @@ def test_sinusoid_tasks_follow_the_paper_ranges():
     family = load_dataset("sinusoid")
     batch = family.sampler("train", shots=10, queries=5, seed=0).sample_batch(2000)
     assert batch.support_x.shape == (2000, 10, 1) and batch.query_y.shape == (2000, 5, 1)
-    assert 0.1 <= batch.amplitude.min() and batch.amplitude.max() <= 5.0
-    assert 0 <= batch.phase.min() and batch.phase.max() <= math.pi
-    assert -5 <= batch.support_x.min() and batch.support_x.max() <= 5
+    assert batch.amplitude.min() >= 0.1 and batch.amplitude.max() <= 5.0
+    assert batch.phase.min() >= 0 and batch.phase.max() <= math.pi
+    assert batch.support_x.min() >= -5 and batch.support_x.max() <= 5
     expected = batch.amplitude[:, None, None] * torch.sin(batch.query_x - batch.phase[:, None, None])
     torch.testing.assert_close(batch.query_y, expected)
     assert abs(batch.amplitude.mean().item() - 2.55) < 0.15
@@ -101,6 +105,7 @@ def test_sinusoid_splits_are_different_streams_and_seeds_repeat():
 
 def test_preprocessing_inverts_and_resizes():
     from fewshot_lab.data.images import Preprocessing
+
     picture = Image.new("L", (105, 105), 255)
     picture.paste(0, (40, 40, 60, 60))  # a black square on white paper
     array = Preprocessing(28, 1, True)(picture)

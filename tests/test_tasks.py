@@ -1,4 +1,5 @@
 """N-way K-shot task sampling: shapes, labels, splits, disjointness, seeds, and clear errors."""
+
 import numpy as np
 import pytest
 import torch
@@ -13,8 +14,11 @@ def tiny_dataset(classes=12, per_class=6, groups=3) -> FewShotDataset:
     images = torch.arange(classes * per_class, dtype=torch.uint8).view(-1, 1, 1, 1).expand(-1, 1, 4, 4).contiguous()
     targets = torch.arange(classes).repeat_interleave(per_class)
     infos = [ClassInfo(f"c{i}", f"group{i % groups}") for i in range(classes)]
-    splits = {"train": list(range(0, classes // 2)), "val": list(range(classes // 2, 3 * classes // 4)),
-              "test": list(range(3 * classes // 4, classes))}
+    splits = {
+        "train": list(range(0, classes // 2)),
+        "val": list(range(classes // 2, 3 * classes // 4)),
+        "test": list(range(3 * classes // 4, classes)),
+    }
     return FewShotDataset("tiny", images, targets, infos, splits, Preprocessing(4, 1, True))
 
 
@@ -22,7 +26,7 @@ def check_task(dataset, sampler, task):
     ways, shots, queries = sampler.ways, sampler.shots, sampler.queries
     shape = dataset.image_shape
     assert task.support_x.shape == (ways * shots, *shape) and task.query_x.shape == (ways * queries, *shape)
-    assert task.support_x.dtype == torch.float32 and 0 <= task.support_x.min() and task.support_x.max() <= 1
+    assert task.support_x.dtype == torch.float32 and task.support_x.min() >= 0 and task.support_x.max() <= 1
     assert torch.equal(task.support_y, torch.arange(ways).repeat_interleave(shots))
     assert torch.equal(torch.bincount(task.query_y, minlength=ways), torch.full((ways,), queries))
     assert set(task.classes.tolist()) <= set(dataset.splits[sampler.split])
@@ -80,15 +84,24 @@ def test_within_alphabet_tasks_stay_in_one_group():
         check_task(dataset, sampler, task)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(ways=7), "asked for 7 ways but the 'train' split of tiny has only 6 classes"),
-    (dict(ways=2, shots=4, queries=3), "4 shots \\+ 3 queries = 7 images per class, but class 'c0' .* has only 6 images"),
-    (dict(ways=1), "at least 2 ways"),
-    (dict(ways=2, shots=0), "at least 1 shot"),
-    (dict(ways=2, queries=-1), "queries must be 0 or more"),
-    (dict(ways=4, queries=1, within_alphabet=True), "alphabet with at least 4 classes .* the largest is 'group0' with 2"),
-    (dict(split="training"), "unknown split 'training'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(ways=7), "asked for 7 ways but the 'train' split of tiny has only 6 classes"),
+        (
+            dict(ways=2, shots=4, queries=3),
+            "4 shots \\+ 3 queries = 7 images per class, but class 'c0' .* has only 6 images",
+        ),
+        (dict(ways=1), "at least 2 ways"),
+        (dict(ways=2, shots=0), "at least 1 shot"),
+        (dict(ways=2, queries=-1), "queries must be 0 or more"),
+        (
+            dict(ways=4, queries=1, within_alphabet=True),
+            "alphabet with at least 4 classes .* the largest is 'group0' with 2",
+        ),
+        (dict(split="training"), "unknown split 'training'"),
+    ],
+)
 def test_bad_requests_say_what_was_wrong(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TaskSampler(tiny_dataset(), **{"split": "train", **kwargs})
@@ -102,14 +115,21 @@ def test_ways_must_be_an_integer():
 def test_overlapping_splits_are_refused():
     dataset = tiny_dataset()
     with pytest.raises(ValueError, match="both the 'train' and the 'test' split"):
-        FewShotDataset("bad", dataset.images, dataset.targets, dataset.classes,
-                       {"train": [0, 1], "test": [1, 2]}, dataset.preprocessing)
+        FewShotDataset(
+            "bad",
+            dataset.images,
+            dataset.targets,
+            dataset.classes,
+            {"train": [0, 1], "test": [1, 2]},
+            dataset.preprocessing,
+        )
 
 
 def test_with_splits_shares_the_images_and_checks_the_new_splits():
     dataset = tiny_dataset()
-    merged = dataset.with_splits({"train": dataset.splits["train"] + dataset.splits["test"], "val": dataset.splits["val"]},
-                                 name="tiny-merged")
+    merged = dataset.with_splits(
+        {"train": dataset.splits["train"] + dataset.splits["test"], "val": dataset.splits["val"]}, name="tiny-merged"
+    )
     assert merged.images is dataset.images and merged.splits["test"] == [] and merged.name == "tiny-merged"
     assert len(merged.splits["train"]) == 9
     with pytest.raises(ValueError, match="meta-splits must not overlap"):
@@ -123,8 +143,9 @@ def test_rotations_add_three_classes_per_class_in_the_same_split():
     for split in ("train", "val", "test"):
         assert len(rotated.splits[split]) == 4 * len(dataset.splits[split])
     image = torch.arange(16, dtype=torch.uint8).view(1, 1, 4, 4)
-    single = FewShotDataset("one", image, torch.zeros(1, dtype=torch.long), [ClassInfo("a", "g")], {"train": [0]},
-                            dataset.preprocessing).with_rotations()
+    single = FewShotDataset(
+        "one", image, torch.zeros(1, dtype=torch.long), [ClassInfo("a", "g")], {"train": [0]}, dataset.preprocessing
+    ).with_rotations()
     assert torch.equal(single.images[single.image_indices(1)][0, 0], torch.rot90(image[0, 0], 1))
 
 
@@ -142,7 +163,9 @@ def test_ten_thousand_real_tasks(real_dataset, split, ways, shots, queries, with
     others = set().union(*(real_dataset.splits[s] for s in ("train", "val", "test") if s != split))
     assert drawn.isdisjoint(others)
     replay = TaskSampler(real_dataset, split, ways, shots, queries, within_alphabet=within, seed=0)
-    for task, again in zip(sampler.__class__(real_dataset, split, ways, shots, queries, within, 0).take(50), replay.take(50)):
+    for task, again in zip(
+        sampler.__class__(real_dataset, split, ways, shots, queries, within, 0).take(50), replay.take(50)
+    ):
         assert torch.equal(task.query_index, again.query_index) and torch.equal(task.query_x, again.query_x)
 
 

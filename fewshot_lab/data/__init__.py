@@ -1,11 +1,12 @@
 """Every data source by name through one loader.
 
-    load_dataset("glyphs")                  # the embedded default, generated from bundled fonts
-    load_dataset("omniglot-small")          # the two minimal Omniglot background sets (downloaded once)
-    load_dataset("omniglot", split="vinyals", rotations=True)
-    load_dataset("sinusoid")                # MAML's regression task family
-    load_dataset("path/to/my_images")       # a folder of class folders
+load_dataset("glyphs")                  # the embedded default, generated from bundled fonts
+load_dataset("omniglot-small")          # the two minimal Omniglot background sets (downloaded once)
+load_dataset("omniglot", split="vinyals", rotations=True)
+load_dataset("sinusoid")                # MAML's regression task family
+load_dataset("path/to/my_images")       # a folder of class folders
 """
+
 from __future__ import annotations
 
 import importlib
@@ -23,19 +24,40 @@ class Source:
     size: str
 
 
-SOURCES = {source.name: source for source in (
-    Source("glyphs", "fewshot_lab.data.glyphs", "load_glyphs",
-           "handwriting-like characters of many alphabets, generated from matplotlib's bundled fonts (offline default)",
-           "generated on first use"),
-    Source("omniglot", "fewshot_lab.data.omniglot", "load_omniglot",
-           "Omniglot (Lake et al. 2015): 50 alphabets, 1623 characters x 20 drawers; Lake or Vinyals split",
-           "15.9 MB download"),
-    Source("omniglot-small", "fewshot_lab.data.omniglot", "load_omniglot_small",
-           "Omniglot's two minimal background sets: 8 alphabets, 242 characters; fixed alphabet-wise split",
-           "2.9 MB download"),
-    Source("sinusoid", "fewshot_lab.data.sinusoid", "SinusoidFamily",
-           "MAML's sine-wave regression tasks, y = A sin(x - phase)", "generated per task"),
-)}
+SOURCES = {
+    source.name: source
+    for source in (
+        Source(
+            "glyphs",
+            "fewshot_lab.data.glyphs",
+            "load_glyphs",
+            "handwriting-like characters of many alphabets, generated from matplotlib's bundled fonts "
+            "(offline default)",
+            "generated on first use",
+        ),
+        Source(
+            "omniglot",
+            "fewshot_lab.data.omniglot",
+            "load_omniglot",
+            "Omniglot (Lake et al. 2015): 50 alphabets, 1623 characters x 20 drawers; Lake or Vinyals split",
+            "15.9 MB download",
+        ),
+        Source(
+            "omniglot-small",
+            "fewshot_lab.data.omniglot",
+            "load_omniglot_small",
+            "Omniglot's two minimal background sets: 8 alphabets, 242 characters; fixed alphabet-wise split",
+            "2.9 MB download",
+        ),
+        Source(
+            "sinusoid",
+            "fewshot_lab.data.sinusoid",
+            "SinusoidFamily",
+            "MAML's sine-wave regression tasks, y = A sin(x - phase)",
+            "generated per task",
+        ),
+    )
+}
 
 
 def _describe_known() -> str:
@@ -51,6 +73,7 @@ def load_dataset(name: str, **options):
         loader = getattr(importlib.import_module(source.module), source.loader)
     elif Path(name).expanduser().is_dir():
         from fewshot_lab.data.folder import load_folder
+
         return _call(load_folder, f"folder {str(name)!r}", name, **options)
     else:
         raise ValueError(f"unknown dataset {str(name)!r}: known datasets are {_describe_known()}")
@@ -62,8 +85,9 @@ def _call(loader, what: str, *args, **options):
     accepted = [p for p in inspect.signature(loader).parameters if p not in ("self", "root")]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise TypeError(f"{what} takes no option {', '.join(map(repr, unknown))}; "
-                        f"its options are {', '.join(accepted) or 'none'}")
+        raise TypeError(
+            f"{what} takes no option {', '.join(map(repr, unknown))}; its options are {', '.join(accepted) or 'none'}"
+        )
     return loader(*args, **options)
 
 
@@ -81,13 +105,22 @@ def list_datasets() -> list[dict]:
     return rows
 
 
-def make_sampler(dataset, split: str = "train", ways: int = 5, shots: int = 1, queries: int = 15,
-                 within_alphabet: bool = False, seed: int | None = 0):
+def make_sampler(
+    dataset,
+    split: str = "train",
+    ways: int = 5,
+    shots: int = 1,
+    queries: int = 15,
+    within_alphabet: bool = False,
+    seed: int | None = 0,
+):
     """A task sampler for any dataset: N-way K-shot classification tasks, or K-shot regression tasks."""
     if getattr(dataset, "is_regression", False):
         if within_alphabet:
             raise ValueError(f"{dataset.name} has no alphabets: within_alphabet applies to image datasets only")
         return dataset.sampler(split, shots=shots, queries=queries, seed=seed)
     from fewshot_lab.data.tasks import TaskSampler
-    return TaskSampler(dataset, split, ways=ways, shots=shots, queries=queries,
-                       within_alphabet=within_alphabet, seed=seed)
+
+    return TaskSampler(
+        dataset, split, ways=ways, shots=shots, queries=queries, within_alphabet=within_alphabet, seed=seed
+    )

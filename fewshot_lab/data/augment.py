@@ -6,6 +6,7 @@ Two kinds, applied to meta-training only (validation and test tasks are never au
 - affine: each training image is slightly rotated, scaled, sheared and shifted, like another drawer's
   hand, by a seeded generator (so a run is reproducible and resumable).
 """
+
 from __future__ import annotations
 
 import math
@@ -19,21 +20,24 @@ from fewshot_lab.data.dataset import FewShotDataset
 
 @dataclass(frozen=True)
 class Augmentation:
-    rotations: bool = True        # 90/180/270-degree copies of each meta-train class as new classes
-    degrees: float = 10.0         # random rotation of each image, up to this many degrees either way
-    scale: float = 0.1            # random zoom in [1 - scale, 1 + scale]
-    shear: float = 0.1            # random shear factor in [-shear, shear]
-    shift: float = 0.08           # random shift, as a fraction of the image side
+    rotations: bool = True  # 90/180/270-degree copies of each meta-train class as new classes
+    degrees: float = 10.0  # random rotation of each image, up to this many degrees either way
+    scale: float = 0.1  # random zoom in [1 - scale, 1 + scale]
+    shear: float = 0.1  # random shear factor in [-shear, shear]
+    shift: float = 0.08  # random shift, as a fraction of the image side
 
     def __post_init__(self):
         for name in ("degrees", "scale", "shear", "shift"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
-                raise ValueError(f"Augmentation {name} is a range either way and must be a finite number >= 0, "
-                                 f"not {value}")
+                raise ValueError(
+                    f"Augmentation {name} is a range either way and must be a finite number >= 0, not {value}"
+                )
         if self.scale >= 1:
-            raise ValueError(f"Augmentation scale {self.scale} would zoom images by a factor down to "
-                             f"{1 - self.scale:g}: it must be below 1")
+            raise ValueError(
+                f"Augmentation scale {self.scale} would zoom images by a factor down to "
+                f"{1 - self.scale:g}: it must be below 1"
+            )
 
     @property
     def moves_images(self) -> bool:
@@ -48,11 +52,19 @@ class Augmentation:
         """The same augmentation with every affine range (degrees, scale, shear, shift) times `strength`:
         0 turns the moves off (rotated classes stay, if asked for), 2 moves each image up to twice as far."""
         if not (math.isfinite(strength) and 0 <= strength < self.strength_limit):
-            limit = "" if math.isinf(self.strength_limit) else \
-                f" and below {self.strength_limit:g} (where the random zoom would reach 0)"
+            limit = (
+                ""
+                if math.isinf(self.strength_limit)
+                else f" and below {self.strength_limit:g} (where the random zoom would reach 0)"
+            )
             raise ValueError(f"augmentation strength must be a finite number at least 0{limit}, not {strength:g}")
-        return replace(self, degrees=self.degrees * strength, scale=self.scale * strength,
-                       shear=self.shear * strength, shift=self.shift * strength)
+        return replace(
+            self,
+            degrees=self.degrees * strength,
+            scale=self.scale * strength,
+            shear=self.shear * strength,
+            shift=self.shift * strength,
+        )
 
     def training_dataset(self, dataset: FewShotDataset) -> FewShotDataset:
         """The dataset meta-training draws from: with rotated copies of the train classes, if asked."""
@@ -76,10 +88,13 @@ def random_affine(images: torch.Tensor, augmentation: Augmentation, generator: t
     zoom = 1 + uniform(augmentation.scale)
     shear = uniform(augmentation.shear)
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    theta = torch.stack([                       # [images, 2, 3]: output -> input sampling coordinates
-        torch.stack([cos, -sin + shear, 2 * uniform(augmentation.shift)], 1),
-        torch.stack([sin, cos, 2 * uniform(augmentation.shift)], 1),
-    ], 1).to(images.device, images.dtype)
+    theta = torch.stack(
+        [  # [images, 2, 3]: output -> input sampling coordinates
+            torch.stack([cos, -sin + shear, 2 * uniform(augmentation.shift)], 1),
+            torch.stack([sin, cos, 2 * uniform(augmentation.shift)], 1),
+        ],
+        1,
+    ).to(images.device, images.dtype)
     grid = functional.affine_grid(theta, list(flat.shape), align_corners=False)
     moved = functional.grid_sample(flat, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     return moved.reshape(shape)

@@ -4,6 +4,7 @@ Meta-learning splits the *classes*, not the images: a class used for meta-traini
 meta-validation or meta-test time. Each class carries a name and a group (the alphabet for Omniglot
 and glyphs), which the task sampler uses for the harder within-alphabet tasks.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,13 +37,24 @@ class FewShotDataset:
     splits:  {"train": [...], "val": [...], "test": [...]}, disjoint lists of class indices
     """
 
-    def __init__(self, name: str, images: torch.Tensor, targets: torch.Tensor, classes: list[ClassInfo],
-                 splits: dict[str, list[int]], preprocessing: Preprocessing):
+    def __init__(
+        self,
+        name: str,
+        images: torch.Tensor,
+        targets: torch.Tensor,
+        classes: list[ClassInfo],
+        splits: dict[str, list[int]],
+        preprocessing: Preprocessing,
+    ):
         if images.dtype != torch.uint8 or images.dim() != 4:
-            raise ValueError(f"images must be a uint8 tensor [num_images, channels, height, width], "
-                             f"got {images.dtype} of shape {tuple(images.shape)}")
+            raise ValueError(
+                f"images must be a uint8 tensor [num_images, channels, height, width], "
+                f"got {images.dtype} of shape {tuple(images.shape)}"
+            )
         if targets.shape != (images.shape[0],):
-            raise ValueError(f"targets must have one entry per image ({images.shape[0]}), got shape {tuple(targets.shape)}")
+            raise ValueError(
+                f"targets must have one entry per image ({images.shape[0]}), got shape {tuple(targets.shape)}"
+            )
         self.name = name
         self.images = images
         self.targets = targets.long()
@@ -60,10 +72,14 @@ class FewShotDataset:
         for split, members in self.splits.items():
             for index in members:
                 if not 0 <= index < len(self.classes):
-                    raise ValueError(f"split {split!r} names class {index}, but the dataset has {len(self.classes)} classes")
+                    raise ValueError(
+                        f"split {split!r} names class {index}, but the dataset has {len(self.classes)} classes"
+                    )
                 if index in seen:
-                    raise ValueError(f"class {self.classes[index].name!r} is in both the {seen[index]!r} "
-                                     f"and the {split!r} split; meta-splits must not overlap")
+                    raise ValueError(
+                        f"class {self.classes[index].name!r} is in both the {seen[index]!r} "
+                        f"and the {split!r} split; meta-splits must not overlap"
+                    )
                 seen[index] = split
 
     @property
@@ -97,17 +113,18 @@ class FewShotDataset:
         """The chosen images in [0, 1], ink high, in torch's default floating dtype (float32 unless set)."""
         return self.images[indices].to(torch.get_default_dtype()).div_(255.0)
 
-    def with_splits(self, splits: dict[str, list[int]], name: str | None = None) -> "FewShotDataset":
+    def with_splits(self, splits: dict[str, list[int]], name: str | None = None) -> FewShotDataset:
         """The same images and classes with other meta-splits (which still must not overlap)."""
         return FewShotDataset(name or self.name, self.images, self.targets, self.classes, splits, self.preprocessing)
 
-    def train_with_val(self) -> "FewShotDataset":
+    def train_with_val(self) -> FewShotDataset:
         """The val classes moved into the train split (val left empty), for the final training of a recipe whose
         settings were chosen on val: more classes to learn from, and the test split untouched."""
-        return self.with_splits({"train": self.splits["train"] + self.splits["val"], "val": [],
-                                 "test": self.splits["test"]})
+        return self.with_splits(
+            {"train": self.splits["train"] + self.splits["val"], "val": [], "test": self.splits["test"]}
+        )
 
-    def with_rotations(self, splits: tuple[str, ...] = SPLITS) -> "FewShotDataset":
+    def with_rotations(self, splits: tuple[str, ...] = SPLITS) -> FewShotDataset:
         """Add the 90, 180 and 270 degree rotation of every class of `splits` as three new classes in the same
         split (the Vinyals et al. protocol for Omniglot): those splits hold four times as many classes."""
         for split in splits:
@@ -122,17 +139,22 @@ class FewShotDataset:
             relabel[chosen] = torch.arange(first, first + len(chosen))
             images.append(torch.rot90(self.images[image_indices], quarter, dims=(2, 3)))
             targets.append(relabel[self.targets[image_indices]])
-            classes += [ClassInfo(f"{self.classes[index].name}/rot{90 * quarter}", self.classes[index].group)
-                        for index in chosen]
+            classes += [
+                ClassInfo(f"{self.classes[index].name}/rot{90 * quarter}", self.classes[index].group)
+                for index in chosen
+            ]
             for split in splits:
                 new_splits[split] += relabel[self.splits[split]].tolist()
-        return FewShotDataset(f"{self.name}+rotations", torch.cat(images), torch.cat(targets), classes, new_splits,
-                              self.preprocessing)
+        return FewShotDataset(
+            f"{self.name}+rotations", torch.cat(images), torch.cat(targets), classes, new_splits, self.preprocessing
+        )
 
     def summary(self) -> str:
         parts = [f"{split} {len(self.splits[split])} classes ({len(self.groups(split))} groups)" for split in SPLITS]
-        return (f"{self.name}: {len(self.images)} images of {self.num_classes} classes, "
-                f"shape {list(self.image_shape)}; " + ", ".join(parts))
+        return (
+            f"{self.name}: {len(self.images)} images of {self.num_classes} classes, "
+            f"shape {list(self.image_shape)}; " + ", ".join(parts)
+        )
 
     def __repr__(self) -> str:
         return f"<FewShotDataset {self.summary()}>"
@@ -141,9 +163,8 @@ class FewShotDataset:
 def save_arrays(path: Path, images: np.ndarray, targets: np.ndarray, classes: list[ClassInfo]):
     """Cache a dataset's arrays as one .npz, written atomically (a crash leaves no partial cache)."""
     meta = json.dumps([[info.name, info.group] for info in classes])
-    with atomic_path(path) as temporary:
-        with open(temporary, "wb") as handle:
-            np.savez(handle, images=images, targets=targets, classes=np.array(meta))
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        np.savez(handle, images=images, targets=targets, classes=np.array(meta))
 
 
 class DamagedCache(ValueError):
@@ -158,13 +179,21 @@ def load_arrays(path: Path) -> tuple[torch.Tensor, torch.Tensor, list[ClassInfo]
             classes = [ClassInfo(name, group) for name, group in json.loads(str(arrays["classes"]))]
             images, targets = arrays["images"], arrays["targets"]
     except Exception as error:  # zip, zlib, pickle, json and key errors: any of them means the bytes are not ours
-        raise DamagedCache(f"the cached dataset file {str(path)!r} is damaged ({type(error).__name__}: "
-                           f"{str(error).splitlines()[0] if str(error) else 'unreadable'})") from None
-    if images.dtype != np.uint8 or images.ndim != 4 or targets.shape != (len(images),) or \
-            (len(targets) and not 0 <= targets.min() <= targets.max() < len(classes)):
-        raise DamagedCache(f"the cached dataset file {str(path)!r} is damaged: its images ({images.dtype}, shape "
-                           f"{images.shape}), targets (shape {targets.shape}) and {len(classes)} classes do not fit "
-                           f"together")
+        raise DamagedCache(
+            f"the cached dataset file {str(path)!r} is damaged ({type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else 'unreadable'})"
+        ) from None
+    if (
+        images.dtype != np.uint8
+        or images.ndim != 4
+        or targets.shape != (len(images),)
+        or (len(targets) and not 0 <= targets.min() <= targets.max() < len(classes))
+    ):
+        raise DamagedCache(
+            f"the cached dataset file {str(path)!r} is damaged: its images ({images.dtype}, shape "
+            f"{images.shape}), targets (shape {targets.shape}) and {len(classes)} classes do not fit "
+            f"together"
+        )
     return torch.from_numpy(images), torch.from_numpy(targets).long(), classes
 
 

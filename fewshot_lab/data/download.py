@@ -9,6 +9,7 @@ The bytes go to a temporary file beside the destination and are moved into place
 count and the md5 both match, so an interrupted or corrupted transfer leaves nothing in the folder and
 the next call simply starts again.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,8 +41,10 @@ def mirror_base() -> str:
     base = os.environ.get(MIRROR_VARIABLE) or UPSTREAM
     scheme = urllib.parse.urlsplit(base).scheme
     if scheme not in MIRROR_SCHEMES:
-        raise ValueError(f"{MIRROR_VARIABLE} must be an http://, https:// or file:// URL of a folder holding the "
-                         f"archives, got {base!r} (for a local folder use file:///absolute/path/to/folder)")
+        raise ValueError(
+            f"{MIRROR_VARIABLE} must be an http://, https:// or file:// URL of a folder holding the "
+            f"archives, got {base!r} (for a local folder use file:///absolute/path/to/folder)"
+        )
     return base.rstrip("/")
 
 
@@ -73,15 +76,20 @@ def download(filename: str, md5: str, size: int, folder: Path) -> Path:
     if destination.exists():
         if is_verified(destination, md5, size):
             return destination
-        warnings.warn(f"{destination} does not match its expected size and md5 (damaged on disk?); "
-                      f"removing it and downloading it again", stacklevel=2)
+        warnings.warn(
+            f"{destination} does not match its expected size and md5 (damaged on disk?); "
+            f"removing it and downloading it again",
+            stacklevel=2,
+        )
         destination.unlink()
     url = archive_url(filename)
     with atomic_path(destination) as temporary:
         actual_md5 = _fetch(url, filename, size, temporary)
         if actual_md5 != md5:
-            raise DownloadError(f"download of {filename} from {url} has md5 {actual_md5}, expected {md5}; "
-                                f"the file was not kept. {_mirror_hint()}")
+            raise DownloadError(
+                f"download of {filename} from {url} has md5 {actual_md5}, expected {md5}; "
+                f"the file was not kept. {_mirror_hint()}"
+            )
     return destination
 
 
@@ -90,8 +98,11 @@ def _fetch(url: str, filename: str, size: int, temporary: Path) -> str:
     response = _open(url, filename)
     digest = hashlib.md5(usedforsecurity=False)
     received = 0
-    with response, open(temporary, "wb") as handle, \
-            tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=filename) as progress:
+    with (
+        response,
+        open(temporary, "wb") as handle,
+        tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=filename) as progress,
+    ):
         # read one byte past the expected size, so that a longer (wrong) file is noticed
         while received <= size:
             try:
@@ -107,8 +118,10 @@ def _fetch(url: str, filename: str, size: int, temporary: Path) -> str:
     if received < size:
         raise DownloadError(_stopped_message(filename, url, received, size))
     if received > size:
-        raise DownloadError(f"download of {filename} from {url} sent more than the expected {size} bytes, so it is "
-                            f"not the expected file; nothing was saved. {_mirror_hint()}")
+        raise DownloadError(
+            f"download of {filename} from {url} sent more than the expected {size} bytes, so it is "
+            f"not the expected file; nothing was saved. {_mirror_hint()}"
+        )
     return digest.hexdigest()
 
 
@@ -130,14 +143,18 @@ def _reason(error: Exception) -> str:
 
 
 def _stopped_message(filename: str, url: str, received: int, size: int) -> str:
-    return (f"download of {filename} from {url} stopped after {received} of {size} bytes; nothing was saved. "
-            f"Run it again to retry.")
+    return (
+        f"download of {filename} from {url} stopped after {received} of {size} bytes; nothing was saved. "
+        f"Run it again to retry."
+    )
 
 
 def _unreachable_message(filename: str, url: str, reason: str) -> str:
-    return (f"could not download {filename} from {url}: {reason}. Check the address and the network connection; "
-            f"on a machine without internet access, copy the archives into a folder and set "
-            f"{MIRROR_VARIABLE}=file:///path/to/that/folder (or to an http:// URL serving it).")
+    return (
+        f"could not download {filename} from {url}: {reason}. Check the address and the network connection; "
+        f"on a machine without internet access, copy the archives into a folder and set "
+        f"{MIRROR_VARIABLE}=file:///path/to/that/folder (or to an http:// URL serving it)."
+    )
 
 
 def _mirror_hint() -> str:

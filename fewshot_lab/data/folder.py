@@ -5,6 +5,7 @@ Two layouts are understood:
     root/{train,val,test}/<class>/<image>    the folders are the meta-splits
 The group of a class is its parent folder's name below root (or the split folder).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,12 +45,21 @@ def _random_split(num_classes: int, fractions: tuple[float, float, float], seed:
     order = np.random.default_rng(seed).permutation(num_classes)
     train_end = round(fractions[0] * num_classes)
     val_end = train_end + round(fractions[1] * num_classes)
-    return {"train": sorted(order[:train_end].tolist()), "val": sorted(order[train_end:val_end].tolist()),
-            "test": sorted(order[val_end:].tolist())}
+    return {
+        "train": sorted(order[:train_end].tolist()),
+        "val": sorted(order[train_end:val_end].tolist()),
+        "test": sorted(order[val_end:].tolist()),
+    }
 
 
-def load_folder(root, image_size: int = 28, channels: int = 1, invert: bool = False,
-                split_fractions: tuple[float, float, float] = (0.64, 0.16, 0.20), seed: int = 0) -> FewShotDataset:
+def load_folder(
+    root,
+    image_size: int = 28,
+    channels: int = 1,
+    invert: bool = False,
+    split_fractions: tuple[float, float, float] = (0.64, 0.16, 0.20),
+    seed: int = 0,
+) -> FewShotDataset:
     """Read a folder of class folders of images into a FewShotDataset (cached as arrays after the first read).
 
     invert=True suits dark strokes on a light background (handwriting), so that ink becomes high values.
@@ -59,17 +69,24 @@ def load_folder(root, image_size: int = 28, channels: int = 1, invert: bool = Fa
         raise ValueError(f"{str(root)!r} is not a folder; expected a folder holding one sub-folder of images per class")
     preprocessing = Preprocessing(image_size, channels, invert)
     if len(split_fractions) != 3 or any(f < 0 for f in split_fractions) or abs(sum(split_fractions) - 1) > 1e-6:
-        raise ValueError(f"split_fractions must be three non-negative numbers (train, val, test) summing to 1, got {split_fractions}")
+        raise ValueError(
+            f"split_fractions must be three non-negative numbers (train, val, test) summing to 1, got {split_fractions}"
+        )
     found, splits = _find_classes(root)
     if not found:
-        raise ValueError(f"{str(root)!r} holds no class folders; expected root/<class>/<image> or root/train/<class>/<image>")
+        raise ValueError(
+            f"{str(root)!r} holds no class folders; expected root/<class>/<image> or root/train/<class>/<image>"
+        )
     files_per_class = [(_image_files(folder), info) for folder, info in found]
     empty = [info.name for files, info in files_per_class if not files]
     if empty:
-        raise ValueError(f"class folder(s) with no images in {str(root)!r}: {', '.join(empty[:5])}"
-                         f"{' ...' if len(empty) > 5 else ''} (image files end in {', '.join(sorted(IMAGE_SUFFIXES))})")
-    images, targets, classes = cached_arrays(_cache_path(root, files_per_class, preprocessing),
-                                             lambda: _read_images(files_per_class, preprocessing))
+        raise ValueError(
+            f"class folder(s) with no images in {str(root)!r}: {', '.join(empty[:5])}"
+            f"{' ...' if len(empty) > 5 else ''} (image files end in {', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
+    images, targets, classes = cached_arrays(
+        _cache_path(root, files_per_class, preprocessing), lambda: _read_images(files_per_class, preprocessing)
+    )
     if splits is None:
         splits = _random_split(len(classes), split_fractions, seed)
     return FewShotDataset(f"folder:{root.name}", images, targets, classes, splits, preprocessing)

@@ -24,6 +24,7 @@ Everything is seeded by (SEED, codepoint, sample), so the same arrays come out o
 one character can be drawn alone with render_class. Generation happens only when load_glyphs is
 first called for an image size; importing this module does no work.
 """
+
 from __future__ import annotations
 
 import functools
@@ -41,7 +42,7 @@ from fewshot_lab import paths
 from fewshot_lab.data.dataset import ClassInfo, FewShotDataset, cached_arrays
 from fewshot_lab.data.images import Preprocessing
 
-__all__ = ["load_glyphs", "is_cached", "render_class"]
+__all__ = ["is_cached", "load_glyphs", "render_class"]
 
 VERSION = "v2"  # bump when anything below changes what is drawn, so old caches are not reused
 SEED = 1623  # Omniglot's number of characters
@@ -61,11 +62,22 @@ RENDER_SCALE = 2  # draw at this multiple of image_size, then let Preprocessing 
 # Modern fonts (their character maps follow TeX's encoding, not Unicode) and LastResort (it draws
 # a placeholder box for every codepoint).
 FONT_FILES = (
-    "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf",
-    "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSerif-Italic.ttf", "DejaVuSerif-BoldItalic.ttf",
-    "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSansMono-Oblique.ttf",
+    "DejaVuSans.ttf",
+    "DejaVuSans-Bold.ttf",
+    "DejaVuSans-Oblique.ttf",
+    "DejaVuSans-BoldOblique.ttf",
+    "DejaVuSerif.ttf",
+    "DejaVuSerif-Bold.ttf",
+    "DejaVuSerif-Italic.ttf",
+    "DejaVuSerif-BoldItalic.ttf",
+    "DejaVuSansMono.ttf",
+    "DejaVuSansMono-Bold.ttf",
+    "DejaVuSansMono-Oblique.ttf",
     "DejaVuSansMono-BoldOblique.ttf",
-    "STIXGeneral.ttf", "STIXGeneralBol.ttf", "STIXGeneralItalic.ttf", "STIXGeneralBolIta.ttf",
+    "STIXGeneral.ttf",
+    "STIXGeneralBol.ttf",
+    "STIXGeneralItalic.ttf",
+    "STIXGeneralBolIta.ttf",
 )
 
 
@@ -183,8 +195,15 @@ def draw_glyph(codepoint: int, font: Font, size: int, stroke: int = 0) -> np.nda
     """The character's ink, cropped to its bounding box: float32 [height, width] in [0, 1], ink high.
     Empty (shape [0, 0]) when the font draws nothing there."""
     canvas = Image.new("L", (3 * size, 3 * size), 0)
-    ImageDraw.Draw(canvas).text((1.5 * size, 1.5 * size), chr(codepoint), font=truetype(font.path, size),
-                                fill=255, anchor="mm", stroke_width=stroke, stroke_fill=255)
+    ImageDraw.Draw(canvas).text(
+        (1.5 * size, 1.5 * size),
+        chr(codepoint),
+        font=truetype(font.path, size),
+        fill=255,
+        anchor="mm",
+        stroke_width=stroke,
+        stroke_fill=255,
+    )
     box = canvas.getbbox()
     if box is None:
         return np.zeros((0, 0), dtype=np.float32)
@@ -217,8 +236,13 @@ def pixel_grid(side: int) -> np.ndarray:
     return grid
 
 
-def place(glyph: np.ndarray, side: int, pen: np.ndarray | None = None, shift: tuple[float, float] = (0.0, 0.0),
-          wobble: Callable | None = None) -> np.ndarray:
+def place(
+    glyph: np.ndarray,
+    side: int,
+    pen: np.ndarray | None = None,
+    shift: tuple[float, float] = (0.0, 0.0),
+    wobble: Callable | None = None,
+) -> np.ndarray:
     """Centre the glyph on a `side` x `side` picture, scaled so that its longer side spans FILL of it.
 
     pen:    a 2x2 matrix (rotation, shear, stretch) applied about the glyph's centre; None for upright
@@ -268,7 +292,7 @@ def is_drawable(codepoint: int) -> bool:
     if glyph.size == 0:
         return False
     extent = max(glyph.shape) / CANONICAL_FONT_SIZE
-    ink = glyph.sum() / CANONICAL_FONT_SIZE ** 2
+    ink = glyph.sum() / CANONICAL_FONT_SIZE**2
     return extent >= MIN_EXTENT and ink >= MIN_INK
 
 
@@ -295,7 +319,7 @@ def keep_distinct(renders: np.ndarray, earlier: np.ndarray) -> list[int]:
 def select_classes() -> tuple[tuple[int, str], ...]:
     """The dataset's classes as (codepoint, alphabet name), alphabet by alphabet in ALPHABETS order."""
     selected: list[tuple[int, str]] = []
-    earlier = np.zeros((0, CANONICAL_SIZE ** 2))  # standardised renders of earlier alphabets' distinct characters
+    earlier = np.zeros((0, CANONICAL_SIZE**2))  # standardised renders of earlier alphabets' distinct characters
     for alphabet in ALPHABETS:
         candidates = [code for code in alphabet.codepoints() if is_drawable(code)]
         renders = standardise(np.stack([canonical_render(code) for code in candidates]))  # [candidates, S * S]
@@ -342,7 +366,7 @@ def add_gaps_and_specks(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray
     speck = max(1, round(HANDWRITING.speck_size * side))
     for _ in range(rng.poisson(HANDWRITING.mean_specks)):
         top, left = rng.integers(0, side - speck, size=2)
-        spot = ink[top:top + speck, left:left + speck]  # a view: writing to it marks the paper
+        spot = ink[top : top + speck, left : left + speck]  # a view: writing to it marks the paper
         np.maximum(spot, rng.uniform(0.3, 0.9), out=spot)
     return ink
 
@@ -380,8 +404,10 @@ def render_class(codepoint: int, samples: int = SAMPLES_PER_CLASS, image_size: i
     if isinstance(codepoint, bool) or not isinstance(codepoint, int) or not 0 <= codepoint <= 0x10FFFF:
         raise ValueError(f"codepoint must be an int between 0 and 0x10FFFF, got {codepoint!r}")
     if not is_drawable(codepoint):
-        raise ValueError(f"U+{codepoint:04X} is not a drawable character: none of the fonts draws it, "
-                         f"or it is a space, a combining mark or too small (a dot, a comma)")
+        raise ValueError(
+            f"U+{codepoint:04X} is not a drawable character: none of the fonts draws it, "
+            f"or it is a space, a combining mark or too small (a dot, a comma)"
+        )
     return np.stack([render_sample(codepoint, index, image_size) for index in range(samples)])
 
 
@@ -421,5 +447,6 @@ def load_glyphs(image_size: int = 28) -> FewShotDataset:
     """The glyphs dataset at `image_size` pixels square, drawn on first use and cached afterwards."""
     check_image_size(image_size)
     images, targets, classes = cached_arrays(cache_path(image_size), lambda: generate(image_size))
-    return FewShotDataset("glyphs", images, targets, classes, splits_for(classes),
-                          Preprocessing(image_size, channels=1, invert=True))
+    return FewShotDataset(
+        "glyphs", images, targets, classes, splits_for(classes), Preprocessing(image_size, channels=1, invert=True)
+    )

@@ -4,6 +4,7 @@ Every image dataset stores ink as high values (255 = full ink) in uint8 arrays. 
 glyphs are drawn dark on light paper, so their preprocessing inverts; the same recipe is kept with
 the dataset (and later with a trained learner) so that raw pictures can be fed in unchanged.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -62,8 +63,10 @@ def _eight_bit(picture: Image.Image) -> Image.Image:
         return picture
     values = np.asarray(picture, dtype=np.float64)  # [H, W]
     if values.size and not (np.isfinite(values).all() and values.min() >= 0 and values.max() <= 65535):
-        raise ValueError(f"a {picture.mode} picture with values from {values.min():g} to {values.max():g} is neither "
-                         f"an 8-bit nor a 16-bit picture; give one with values in 0-255 or 0-65535")
+        raise ValueError(
+            f"a {picture.mode} picture with values from {values.min():g} to {values.max():g} is neither "
+            f"an 8-bit nor a 16-bit picture; give one with values in 0-255 or 0-65535"
+        )
     if picture.mode.startswith("I;16") or (values.size and values.max() > 255):
         values = values / 257
     return Image.fromarray(np.round(values).astype(np.uint8), "L")

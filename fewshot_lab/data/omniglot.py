@@ -15,21 +15,24 @@ Meta-learning splits the classes, and Omniglot has two customary splits, both pr
 testing), "vinyals" cuts the list of all characters at fixed counts, so one alphabet may be spread
 over the splits.
 """
+
 from __future__ import annotations
 
 import io
 import re
 import zipfile
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from PIL import Image
 
 from fewshot_lab.data.dataset import ClassInfo, FewShotDataset, cached_arrays
-from fewshot_lab.data.download import UPSTREAM, download as download_archive, is_verified
+from fewshot_lab.data.download import UPSTREAM, is_verified
+from fewshot_lab.data.download import download as download_archive
 from fewshot_lab.data.images import Preprocessing
 from fewshot_lab.paths import data_dir
 
@@ -94,15 +97,17 @@ def load_omniglot_small(image_size: int = 28, download: bool = True) -> FewShotD
     test = Early_Aramaic + Tagalog (39 characters), val = Balinese (24), train = the other five (179).
     """
     _check_image_size(image_size)
-    images, targets, classes = merge_archives([_load_archive(filename, image_size, download)
-                                               for filename in DATASET_ARCHIVES["omniglot-small"]])
+    images, targets, classes = merge_archives(
+        [_load_archive(filename, image_size, download) for filename in DATASET_ARCHIVES["omniglot-small"]]
+    )
     splits = alphabet_split(classes, val_alphabets=SMALL_VAL_ALPHABETS, test_alphabets=SMALL_TEST_ALPHABETS)
     _check_small_counts(images, classes, splits)
     return FewShotDataset("omniglot-small", images, targets, classes, splits, _preprocessing(image_size))
 
 
-def load_omniglot(image_size: int = 28, split: str = "lake", rotations: bool = False,
-                  download: bool = True) -> FewShotDataset:
+def load_omniglot(
+    image_size: int = 28, split: str = "lake", rotations: bool = False, download: bool = True
+) -> FewShotDataset:
     """The full Omniglot: background (30 alphabets, 964 characters) then evaluation (20 alphabets, 659).
 
     split="lake" (Lake et al.): test = the 20 evaluation alphabets; of the background alphabets in sorted
@@ -136,8 +141,9 @@ def is_cached(name: str, image_size: int = 28) -> bool:
     return all(_cache_path(filename, image_size).is_file() for filename in DATASET_ARCHIVES[name])
 
 
-def alphabet_split(classes: list[ClassInfo], val_alphabets: Iterable[str],
-                   test_alphabets: Iterable[str]) -> dict[str, list[int]]:
+def alphabet_split(
+    classes: list[ClassInfo], val_alphabets: Iterable[str], test_alphabets: Iterable[str]
+) -> dict[str, list[int]]:
     """Class indices per split, by alphabet: the named val and test alphabets, and train for all others."""
     val_alphabets, test_alphabets = set(val_alphabets), set(test_alphabets)
     splits = {"train": [], "val": [], "test": []}
@@ -161,8 +167,11 @@ def vinyals_split(classes: list[ClassInfo]) -> dict[str, list[int]]:
     val, and the rest (423 for the full Omniglot) test."""
     indices = list(range(len(classes)))
     val_end = VINYALS_TRAIN_CLASSES + VINYALS_VAL_CLASSES
-    return {"train": indices[:VINYALS_TRAIN_CLASSES], "val": indices[VINYALS_TRAIN_CLASSES:val_end],
-            "test": indices[val_end:]}
+    return {
+        "train": indices[:VINYALS_TRAIN_CLASSES],
+        "val": indices[VINYALS_TRAIN_CLASSES:val_end],
+        "test": indices[val_end:],
+    }
 
 
 def read_archive(archive: Path, preprocessing: Preprocessing) -> tuple[np.ndarray, np.ndarray, list[ClassInfo]]:
@@ -174,8 +183,9 @@ def read_archive(archive: Path, preprocessing: Preprocessing) -> tuple[np.ndarra
     try:
         with zipfile.ZipFile(archive) as opened:
             drawings = _drawings(opened, archive.name)
-            images = np.stack([preprocessing(Image.open(io.BytesIO(opened.read(drawing.member))))
-                               for drawing in drawings])
+            images = np.stack(
+                [preprocessing(Image.open(io.BytesIO(opened.read(drawing.member)))) for drawing in drawings]
+            )
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
         raise ArchiveError(f"{archive.name} ({archive}) is not a readable zip of PNG drawings: {error}") from error
     names = [f"{drawing.alphabet}/{drawing.character}" for drawing in drawings]
@@ -193,12 +203,16 @@ def _drawings(opened: zipfile.ZipFile, archive_name: str) -> list[Drawing]:
             continue
         match = MEMBER_PATTERN.fullmatch(member)
         if match is None:
-            raise ArchiveError(f"{archive_name} holds {member!r}, outside the Omniglot layout "
-                               f"<folder>/<Alphabet>/<characterNN>/<id>_<drawer>.png")
+            raise ArchiveError(
+                f"{archive_name} holds {member!r}, outside the Omniglot layout "
+                f"<folder>/<Alphabet>/<characterNN>/<id>_<drawer>.png"
+            )
         drawings.append(Drawing(match["alphabet"], match["character"], match["file"], member))
     if not drawings:
-        raise ArchiveError(f"{archive_name} holds no drawings in the Omniglot layout "
-                           f"<folder>/<Alphabet>/<characterNN>/<id>_<drawer>.png")
+        raise ArchiveError(
+            f"{archive_name} holds no drawings in the Omniglot layout "
+            f"<folder>/<Alphabet>/<characterNN>/<id>_<drawer>.png"
+        )
     return sorted(drawings)
 
 
@@ -221,14 +235,18 @@ def merge_archives(parts: Iterable[ArchiveArrays]) -> ArchiveArrays:
 def _load_archive(filename: str, image_size: int, download: bool) -> ArchiveArrays:
     """(images, targets, classes) of one archive: from the .npz cache, else (none, or a damaged one) decoded from
     the archive and cached."""
+
     def decode():
         archive = _archive_path(filename, download)
         try:
             return read_archive(archive, _preprocessing(image_size))
         except ArchiveError as error:
             archive.unlink(missing_ok=True)
-            raise ArchiveError(f"{error}. The archive has been deleted so that the next call downloads it again; if "
-                               f"this keeps happening, the file served under that name is not Omniglot's.") from error
+            raise ArchiveError(
+                f"{error}. The archive has been deleted so that the next call downloads it again; if "
+                f"this keeps happening, the file served under that name is not Omniglot's."
+            ) from error
+
     return cached_arrays(_cache_path(filename, image_size), decode)
 
 
@@ -240,11 +258,15 @@ def _archive_path(filename: str, download: bool) -> Path:
         return download_archive(filename, md5, size, folder)
     archive = folder / filename
     if not archive.is_file():
-        raise FileNotFoundError(f"the Omniglot archive {filename} is not in {folder} and download=False. Put it "
-                                f"there (from {UPSTREAM}/{filename}) or call again with download=True to fetch it.")
+        raise FileNotFoundError(
+            f"the Omniglot archive {filename} is not in {folder} and download=False. Put it "
+            f"there (from {UPSTREAM}/{filename}) or call again with download=True to fetch it."
+        )
     if not is_verified(archive, md5, size):
-        raise ArchiveError(f"{archive} does not have the expected size ({size} bytes) and md5 ({md5}). "
-                           f"Replace it, or delete it and call again with download=True.")
+        raise ArchiveError(
+            f"{archive} does not have the expected size ({size} bytes) and md5 ({md5}). "
+            f"Replace it, or delete it and call again with download=True."
+        )
     return archive
 
 
@@ -266,9 +288,15 @@ def _check_image_size(image_size: int):
 
 
 def _check_small_counts(images: torch.Tensor, classes: list[ClassInfo], splits: dict[str, list[int]]):
-    found = {"alphabets": len({info.group for info in classes}), "classes": len(classes), "images": len(images),
-             **{split: len(members) for split, members in splits.items()}}
+    found = {
+        "alphabets": len({info.group for info in classes}),
+        "classes": len(classes),
+        "images": len(images),
+        **{split: len(members) for split, members in splits.items()},
+    }
     if found != SMALL_COUNTS:
-        raise ArchiveError(f"omniglot-small should have {SMALL_COUNTS}, but the archives gave {found}: they differ "
-                           f"from the upstream minimal sets. Delete the images_background_small* files in "
-                           f"{_omniglot_dir()} and in its archives folder to download and decode them again.")
+        raise ArchiveError(
+            f"omniglot-small should have {SMALL_COUNTS}, but the archives gave {found}: they differ "
+            f"from the upstream minimal sets. Delete the images_background_small* files in "
+            f"{_omniglot_dir()} and in its archives folder to download and decode them again."
+        )

@@ -10,6 +10,7 @@ class can only be guessed; from the second on, the answer was shown one step aft
     episode = sequences.sample()        # images [50, 1, 28, 28], labels [50]
     batch = sequences.sample_batch(16)  # images [16, 50, 1, 28, 28], labels [16, 50]
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,8 +24,8 @@ from fewshot_lab.data.tasks import TaskSampler, TaskStream, TensorRecord
 class SequenceEpisode(TensorRecord):
     """One episode as a sequence; in a batch every tensor has a leading [episodes] dimension."""
 
-    images: torch.Tensor   # [steps, C, H, W], steps = ways * instances
-    labels: torch.Tensor   # [steps], labels 0..ways-1
+    images: torch.Tensor  # [steps, C, H, W], steps = ways * instances
+    labels: torch.Tensor  # [steps], labels 0..ways-1
     classes: torch.Tensor  # [ways], the dataset class behind label 0, 1, ...
     indices: torch.Tensor  # [steps], which dataset images are shown
 
@@ -58,7 +59,9 @@ class EpisodeSequences(TaskStream):
 
     def __init__(self, dataset, split: str = "train", ways: int = 5, instances: int = 10, seed: int | None = 0):
         if not isinstance(instances, int) or instances < 1:
-            raise ValueError(f"instances (drawings of each class per episode) must be a positive integer, got {instances!r}")
+            raise ValueError(
+                f"instances (drawings of each class per episode) must be a positive integer, got {instances!r}"
+            )
         self.tasks = TaskSampler(dataset, split, ways=ways, shots=instances, queries=0, seed=seed)
         self.ways, self.instances = ways, instances
         self._rng = self.tasks._rng  # one generator for the classes, the drawings and their order
@@ -66,9 +69,15 @@ class EpisodeSequences(TaskStream):
     def sample(self) -> SequenceEpisode:
         task = self.tasks.sample()
         order = torch.from_numpy(self._rng.permutation(self.ways * self.instances))
-        return SequenceEpisode(images=task.support_x[order], labels=task.support_y[order], classes=task.classes,
-                               indices=task.support_index[order])
+        return SequenceEpisode(
+            images=task.support_x[order],
+            labels=task.support_y[order],
+            classes=task.classes,
+            indices=task.support_index[order],
+        )
 
     def __repr__(self) -> str:
-        return (f"EpisodeSequences({self.tasks.dataset.name} {self.tasks.split}: {self.ways} classes x "
-                f"{self.instances} instances, seed={self.tasks.seed})")
+        return (
+            f"EpisodeSequences({self.tasks.dataset.name} {self.tasks.split}: {self.ways} classes x "
+            f"{self.instances} instances, seed={self.tasks.seed})"
+        )

@@ -7,6 +7,7 @@ The learner sees the labelled support set and must label the query set.
 The support set is label-major: support_y is [0]*shots + [1]*shots + ..., so a method may reshape it
 to [ways, shots]. The query set is shuffled, so nothing can be read from its order.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -34,11 +35,11 @@ class Task(TensorRecord):
 
     support_x: torch.Tensor  # [ways * shots, C, H, W]
     support_y: torch.Tensor  # [ways * shots], labels 0..ways-1
-    query_x: torch.Tensor    # [ways * queries, C, H, W]
-    query_y: torch.Tensor    # [ways * queries]
-    classes: torch.Tensor    # [ways], the dataset class index behind label 0, 1, ...
+    query_x: torch.Tensor  # [ways * queries, C, H, W]
+    query_y: torch.Tensor  # [ways * queries]
+    classes: torch.Tensor  # [ways], the dataset class index behind label 0, 1, ...
     support_index: torch.Tensor  # [ways * shots], which dataset images form the support set
-    query_index: torch.Tensor    # [ways * queries], which dataset images form the query set
+    query_index: torch.Tensor  # [ways * queries], which dataset images form the query set
 
     @property
     def ways(self) -> int:
@@ -117,8 +118,16 @@ class TaskSampler(TaskStream):
     machine (numpy's PCG64 generator).
     """
 
-    def __init__(self, dataset: FewShotDataset, split: str = "train", ways: int = 5, shots: int = 1,
-                 queries: int = 15, within_alphabet: bool = False, seed: int | None = 0):
+    def __init__(
+        self,
+        dataset: FewShotDataset,
+        split: str = "train",
+        ways: int = 5,
+        shots: int = 1,
+        queries: int = 15,
+        within_alphabet: bool = False,
+        seed: int | None = 0,
+    ):
         dataset.check_split(split)
         for label, value in (("ways", ways), ("shots", shots), ("queries", queries)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
@@ -150,15 +159,18 @@ class TaskSampler(TaskStream):
         if counts[smallest] < per_class:
             raise ValueError(
                 f"asked for {self.shots} shots + {self.queries} queries = {per_class} images per class, "
-                f"but class {dataset.classes[smallest].name!r} in {where} has only {int(counts[smallest])} images")
+                f"but class {dataset.classes[smallest].name!r} in {where} has only {int(counts[smallest])} images"
+            )
         if not self.within_alphabet:
             return [np.array(members)]
         groups = dataset.groups(split)
         pools = [np.array(classes) for classes in groups.values() if len(classes) >= ways]
         if not pools:
             largest = max(groups, key=lambda g: len(groups[g]))
-            raise ValueError(f"within-alphabet tasks of {ways} ways need an alphabet with at least {ways} classes "
-                             f"in {where}; the largest is {largest!r} with {len(groups[largest])}")
+            raise ValueError(
+                f"within-alphabet tasks of {ways} ways need an alphabet with at least {ways} classes "
+                f"in {where}; the largest is {largest!r} with {len(groups[largest])}"
+            )
         return pools
 
     def sample(self) -> Task:
@@ -168,17 +180,17 @@ class TaskSampler(TaskStream):
         support, query = [], []
         for class_index in classes:
             images = self.dataset.image_indices(int(class_index))
-            chosen = images[torch.from_numpy(rng.permutation(len(images))[:shots + queries])]
+            chosen = images[torch.from_numpy(rng.permutation(len(images))[: shots + queries])]
             support.append(chosen[:shots])
             query.append(chosen[shots:])
         query_order = torch.from_numpy(rng.permutation(self.ways * queries))
         support_index, query_index = torch.cat(support), torch.cat(query)[query_order]
         labels = torch.arange(self.ways)
         return Task(
-            support_x=self.dataset.as_float(support_index),         # [ways * shots, C, H, W]
-            support_y=labels.repeat_interleave(shots),              # [ways * shots]
-            query_x=self.dataset.as_float(query_index),             # [ways * queries, C, H, W]
-            query_y=labels.repeat_interleave(queries)[query_order], # [ways * queries]
+            support_x=self.dataset.as_float(support_index),  # [ways * shots, C, H, W]
+            support_y=labels.repeat_interleave(shots),  # [ways * shots]
+            query_x=self.dataset.as_float(query_index),  # [ways * queries, C, H, W]
+            query_y=labels.repeat_interleave(queries)[query_order],  # [ways * queries]
             classes=torch.from_numpy(classes.astype(np.int64)),
             support_index=support_index,
             query_index=query_index,
@@ -186,5 +198,7 @@ class TaskSampler(TaskStream):
 
     def __repr__(self) -> str:
         mode = ", within alphabet" if self.within_alphabet else ""
-        return (f"TaskSampler({self.dataset.name} {self.split}: {self.ways}-way {self.shots}-shot, "
-                f"{self.queries} queries{mode}, seed={self.seed})")
+        return (
+            f"TaskSampler({self.dataset.name} {self.split}: {self.ways}-way {self.shots}-shot, "
+            f"{self.queries} queries{mode}, seed={self.seed})"
+        )

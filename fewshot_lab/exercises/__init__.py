@@ -20,6 +20,7 @@ below) at the first thing that is wrong, and returns the success message when ev
 expect compares shapes, then values with a tolerance; when a wrong answer equals one of the `mistakes`
 (typical wrong answers the checker computes), the message is that mistake's hint.
 """
+
 from __future__ import annotations
 
 import functools
@@ -67,7 +68,9 @@ def call(function, *args, name: str | None = None):
     exception in the learner's code, or a missing return, becomes a Mistake that says so."""
     name = name or getattr(function, "__name__", "your function")
     if not callable(function):
-        raise Mistake(f"expected a function, got {type(function).__name__}: pass the function itself, without calling it")
+        raise Mistake(
+            f"expected a function, got {type(function).__name__}: pass the function itself, without calling it"
+        )
     args = [arg.clone() if isinstance(arg, torch.Tensor) else arg for arg in args]
     try:
         result = function(*args)
@@ -120,15 +123,18 @@ def expect(answer, expected, what: str, mistakes: dict | None = None, atol: floa
         raise Mistake(matched[0])
     if answer.shape != expected.shape:
         hints = matched or [hint for hint, wrong in mistakes.items() if wrong.shape == answer.shape]
-        raise Mistake(f"the shape of {what} is {shape_of(answer)}; expected {shape_of(expected)}." +
-                      (f" {hints[0][0].upper()}{hints[0][1:]}" if hints else ""))
+        raise Mistake(
+            f"the shape of {what} is {shape_of(answer)}; expected {shape_of(expected)}."
+            + (f" {hints[0][0].upper()}{hints[0][1:]}" if hints else "")
+        )
     if not torch.isfinite(answer).all():
         raise Mistake(f"there are NaN or infinite values in {what}: look for a division by zero or the log of 0")
     difference = (answer.detach().double() - expected.detach().double()).abs()
     worst = tuple(int(i) for i in torch.unravel_index(difference.argmax(), difference.shape))
     where = f", the largest difference at index {list(worst)}" if worst else ""
-    raise Mistake(f"the values of {what} are off{where}: yours {answer[worst].item():.4g}, "
-                  f"expected {expected[worst].item():.4g}")
+    raise Mistake(
+        f"the values of {what} are off{where}: yours {answer[worst].item():.4g}, expected {expected[worst].item():.4g}"
+    )
 
 
 def require(condition: bool, message: str):

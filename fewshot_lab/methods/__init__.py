@@ -4,6 +4,7 @@ A learner built by name remembers its arguments (learner.config()), which checkp
 fewshot_lab.load can rebuild it. A learner built directly around a custom module works everywhere
 except saving by name.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -56,16 +57,22 @@ def build_learner(method: str, backbone: str = "conv4", in_channels: int = 1, im
     accepted = set(parameters) - {"embedding"}
     unknown = sorted(set(options) - accepted)
     if unknown:
-        raise TypeError(f"method {method!r} takes no option {', '.join(map(repr, unknown))}; "
-                        f"its options are {', '.join(sorted(accepted)) or 'none'}")
+        raise TypeError(
+            f"method {method!r} takes no option {', '.join(map(repr, unknown))}; "
+            f"its options are {', '.join(sorted(accepted)) or 'none'}"
+        )
     if "train_classes" in accepted and "train_classes" not in options:
-        raise TypeError(f"method {method!r} needs train_classes=, the number of meta-train classes "
-                        f"(len(dataset.splits['train']))")
+        raise TypeError(
+            f"method {method!r} needs train_classes=, the number of meta-train classes (len(dataset.splits['train']))"
+        )
     embedding = make_backbone(backbone, in_channels, image_size)
     # the size of the embedding's output: always for a method that requires it (the heads of the pretrained
     # learners), for Matching Networks only with full context embeddings
-    if "features" in accepted and "features" not in options and (
-            parameters["features"].default is inspect.Parameter.empty or options.get("full_context")):
+    if (
+        "features" in accepted
+        and "features" not in options
+        and (parameters["features"].default is inspect.Parameter.empty or options.get("full_context"))
+    ):
         options["features"] = output_features(embedding, in_channels, image_size)
     learner = cls(embedding, **options)
     learner.saved_config = {"backbone": backbone, "in_channels": in_channels, "image_size": image_size, **options}

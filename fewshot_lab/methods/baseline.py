@@ -22,6 +22,7 @@ image batches of the train split (ClassBatches) instead of episodes, and their t
 cross-entropy of head(f(x)) over all meta-train classes. They share their weights (embedding and
 head), so one pretraining serves both: finetuner.load_state_dict(knn.state_dict()).
 """
+
 from __future__ import annotations
 
 import copy
@@ -68,8 +69,10 @@ class ClassBatches(TaskStream):
         self.dataset, self.split, self.batch_size = dataset, split, batch_size
         self.indices, self.labels = split_images(dataset, split)  # [images], [images]
         if len(dataset.splits[split]) < 2:
-            raise ValueError(f"classification needs 2 or more classes; the {split!r} split of {dataset.name} "
-                             f"has {len(dataset.splits[split])}")
+            raise ValueError(
+                f"classification needs 2 or more classes; the {split!r} split of {dataset.name} "
+                f"has {len(dataset.splits[split])}"
+            )
         self._rng = np.random.default_rng(seed)
 
     def sample(self) -> ClassBatch:
@@ -100,11 +103,14 @@ class PretrainedEmbedding(Learner):
         if not isinstance(embedding, nn.Module):
             raise TypeError(f"embedding must be a torch.nn.Module, got {type(embedding).__name__}")
         if not isinstance(train_classes, int) or train_classes < 2:
-            raise ValueError(f"train_classes (the number of meta-train classes) must be an integer of at least 2, "
-                             f"got {train_classes!r}")
+            raise ValueError(
+                f"train_classes (the number of meta-train classes) must be an integer of at least 2, "
+                f"got {train_classes!r}"
+            )
         if not isinstance(features, int) or features < 1:
-            raise ValueError(f"features (the size of the embedding's output) must be a positive integer, "
-                             f"got {features!r}")
+            raise ValueError(
+                f"features (the size of the embedding's output) must be a positive integer, got {features!r}"
+            )
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.embedding = embedding
@@ -122,12 +128,15 @@ class PretrainedEmbedding(Learner):
     def check_dataset(self, dataset):
         """Refuse a dataset whose train split does not have the classes the head was built for."""
         if getattr(dataset, "is_regression", False):
-            raise ValueError(f"a {self.method} learner pretrains by classification; {dataset.name} is a regression "
-                             f"task family")
+            raise ValueError(
+                f"a {self.method} learner pretrains by classification; {dataset.name} is a regression task family"
+            )
         found = len(dataset.splits["train"])
         if found != self.train_classes:
-            raise ValueError(f"this {self.method} learner was built for {self.train_classes} meta-train classes but "
-                             f"the train split of {dataset.name} has {found}")
+            raise ValueError(
+                f"this {self.method} learner was built for {self.train_classes} meta-train classes but "
+                f"the train split of {dataset.name} has {found}"
+            )
 
     def training_stream(self, dataset, ways: int, shots: int, queries: int, meta_batch: int, seed: int):
         """Mixed image batches of the train split: pretraining ignores ways, shots, queries and meta_batch."""
@@ -146,8 +155,15 @@ class PretrainedNearestNeighbour(PretrainedEmbedding):
 
     method = "knn"
 
-    def __init__(self, embedding: nn.Module, train_classes: int, features: int, k: int = 1, rule: str = "centroid",
-                 batch_size: int = 64):
+    def __init__(
+        self,
+        embedding: nn.Module,
+        train_classes: int,
+        features: int,
+        k: int = 1,
+        rule: str = "centroid",
+        batch_size: int = 64,
+    ):
         super().__init__(embedding, train_classes, features, batch_size)
         NearestNeighbour(embedding, k, rule)  # refuses a bad k or rule now rather than at the first task
         self.k, self.rule = k, rule
@@ -179,8 +195,16 @@ class FineTuner(PretrainedEmbedding):
     method = "finetune"
     adapts_with_gradients = True
 
-    def __init__(self, embedding: nn.Module, train_classes: int, features: int, steps: int = 100, lr: float = 0.01,
-                 fine_tune_body: bool = False, batch_size: int = 64):
+    def __init__(
+        self,
+        embedding: nn.Module,
+        train_classes: int,
+        features: int,
+        steps: int = 100,
+        lr: float = 0.01,
+        fine_tune_body: bool = False,
+        batch_size: int = 64,
+    ):
         super().__init__(embedding, train_classes, features, batch_size)
         if not isinstance(steps, int) or steps < 0:
             raise ValueError(f"steps (of fine-tuning on the support set) must be 0 or more, got {steps!r}")
@@ -236,8 +260,10 @@ def forgetting(learner: FineTuner, dataset, task, images_per_class: int = 5) -> 
     forgets nothing by construction: its adapt changes no weight, so there is nothing to measure.
     """
     if not isinstance(learner, FineTuner):
-        raise TypeError(f"forgetting measures a FineTuner, not a {type(learner).__name__}; a knn learner changes no "
-                        f"weight when it adapts, so it forgets nothing")
+        raise TypeError(
+            f"forgetting measures a FineTuner, not a {type(learner).__name__}; a knn learner changes no "
+            f"weight when it adapts, so it forgets nothing"
+        )
     if not isinstance(images_per_class, int) or images_per_class < 1:
         raise ValueError(f"images_per_class must be a positive integer, got {images_per_class!r}")
     learner.check_dataset(dataset)
@@ -246,8 +272,9 @@ def forgetting(learner: FineTuner, dataset, task, images_per_class: int = 5) -> 
 
     def pretraining_accuracy(body: nn.Module) -> float:
         with torch.no_grad():
-            scores = torch.cat([learner.head(body(dataset.as_float(chunk).to(device)))
-                                for chunk in indices.split(256)])  # [images, train_classes]
+            scores = torch.cat(
+                [learner.head(body(dataset.as_float(chunk).to(device))) for chunk in indices.split(256)]
+            )  # [images, train_classes]
         return accuracy(scores, labels.to(device))
 
     was_training = learner.training

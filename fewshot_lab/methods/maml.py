@@ -3,9 +3,9 @@
 MAML (Finn, Abbeel & Levine 2017) meta-learns the initial weights theta of a network f so that a few
 gradient steps on a new task's support set S_i give good weights for that task (Algorithm 2):
 
-    theta'_i = theta - alpha * grad_theta L_{S_i}(f_theta)                 (inner loop, eq. 1; repeated `inner_steps` times)
-    min_theta  sum_{T_i ~ p(T)} L_{Q_i}(f_{theta'_i})                      (the meta-objective, on the query sets Q_i)
-    theta <- theta - beta * grad_theta sum_i L_{Q_i}(f_{theta'_i})         (outer loop, eq. 3: Adam in the engine)
+    theta'_i = theta - alpha * grad_theta L_{S_i}(f_theta)          (inner loop, eq. 1; `inner_steps` times)
+    min_theta  sum_{T_i ~ p(T)} L_{Q_i}(f_{theta'_i})               (the meta-objective, on the query sets Q_i)
+    theta <- theta - beta * grad_theta sum_i L_{Q_i}(f_{theta'_i})  (outer loop, eq. 3: Adam in the engine)
 
 The meta-gradient goes through the inner loop, so it contains second derivatives (Hessian-vector
 products). The family, all in this file:
@@ -32,6 +32,7 @@ other queries of the task (transduction), which inflates accuracy a little (../s
 With transductive=False the query set is normalised with running statistics gathered in meta-training,
 so each query is classified on its own.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -70,9 +71,18 @@ class MAML(Learner):
     adapts_with_gradients = True
     first_order_default = False
 
-    def __init__(self, embedding: nn.Module, features: int, ways: int = 5, inner_steps: int = 1,
-                 inner_lr: float = 0.4, test_inner_steps: int | None = None, first_order: bool | None = None,
-                 transductive: bool = True, task_batching: str = "auto"):
+    def __init__(
+        self,
+        embedding: nn.Module,
+        features: int,
+        ways: int = 5,
+        inner_steps: int = 1,
+        inner_lr: float = 0.4,
+        test_inner_steps: int | None = None,
+        first_order: bool | None = None,
+        transductive: bool = True,
+        task_batching: str = "auto",
+    ):
         super().__init__()
         if not isinstance(embedding, nn.Module):
             raise TypeError(f"embedding must be a torch.nn.Module, got {type(embedding).__name__}")
@@ -96,9 +106,11 @@ class MAML(Learner):
         self.first_order = self.first_order_default if first_order is None else bool(first_order)
         self.transductive, self.task_batching = bool(transductive), task_batching
         if task_batching == "vmap" and self._second_order_through_batch_norm():
-            raise ValueError("task_batching='vmap' gives wrong second-order meta-gradients through batch norm "
-                             "(pytorch/functorch#534): use task_batching='loop' (or 'auto'), first_order=True, "
-                             "or a network without batch norm")
+            raise ValueError(
+                "task_batching='vmap' gives wrong second-order meta-gradients through batch norm "
+                "(pytorch/functorch#534): use task_batching='loop' (or 'auto'), first_order=True, "
+                "or a network without batch norm"
+            )
 
     @property
     def embedding(self) -> nn.Module:
@@ -113,7 +125,7 @@ class MAML(Learner):
 
     def step_sizes(self) -> dict[str, torch.Tensor | float]:
         """alpha for each fast parameter: one number for MAML (a tensor per parameter for Meta-SGD)."""
-        return {name: self.inner_lr for name in self.fast_parameters()}
+        return dict.fromkeys(self.fast_parameters(), self.inner_lr)
 
     def steps(self) -> int:
         if self.training or self.test_inner_steps is None:
@@ -158,8 +170,9 @@ class MAML(Learner):
 
     # ---- the inner loop ----------------------------------------------------------------------------------
 
-    def inner_loop(self, support_x: torch.Tensor, support_y: torch.Tensor, steps: int | None = None,
-                   parameters: dict | None = None) -> dict[str, torch.Tensor]:
+    def inner_loop(
+        self, support_x: torch.Tensor, support_y: torch.Tensor, steps: int | None = None, parameters: dict | None = None
+    ) -> dict[str, torch.Tensor]:
         """theta'_i: `steps` gradient steps on the support loss from `parameters` (default: the meta-parameters).
 
         While meta-training (second order) the steps are kept in the autograd graph, so that the
@@ -172,8 +185,10 @@ class MAML(Learner):
         for _ in range(steps):
             loss = self.loss(support_scores(parameters), support_y)
             gradients = torch.autograd.grad(loss, list(parameters.values()), create_graph=create_graph)
-            parameters = {name: weight - alphas[name] * gradient
-                          for (name, weight), gradient in zip(parameters.items(), gradients)}
+            parameters = {
+                name: weight - alphas[name] * gradient
+                for (name, weight), gradient in zip(parameters.items(), gradients)
+            }
         return parameters
 
     def support_scores(self, support_x: torch.Tensor):
@@ -184,8 +199,10 @@ class MAML(Learner):
         if len(support_x) == 0:
             raise ValueError("the support set is empty: MAML needs at least one labelled example to adapt")
         if not support_y.is_floating_point() and int(support_y.max()) >= self.ways:
-            raise ValueError(f"this {self.method} learner has a {self.ways}-way head, but the task has "
-                             f"{int(support_y.max()) + 1} ways: build one with ways={int(support_y.max()) + 1}")
+            raise ValueError(
+                f"this {self.method} learner has a {self.ways}-way head, but the task has "
+                f"{int(support_y.max()) + 1} ways: build one with ways={int(support_y.max()) + 1}"
+            )
 
     def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor, steps: int | None = None):
         """The task model after the inner loop on the support set (`steps` steps; default: see steps())."""
@@ -203,7 +220,9 @@ class MAML(Learner):
     # ---- the outer loop: one meta-batch ------------------------------------------------------------------
 
     def _second_order_through_batch_norm(self) -> bool:
-        return not self.first_order and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.network.modules())
+        return not self.first_order and any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.network.modules()
+        )
 
     def uses_vmap(self, device: torch.device) -> bool:
         if self.task_batching != "auto":
@@ -230,8 +249,9 @@ class MAML(Learner):
         for index in range(tasks):
             loss, task_scores = self.episode(batch.select(index))
             if loss.requires_grad:
-                for total, gradient in zip(meta_gradient, torch.autograd.grad(loss / tasks, meta_parameters,
-                                                                              allow_unused=True)):
+                for total, gradient in zip(
+                    meta_gradient, torch.autograd.grad(loss / tasks, meta_parameters, allow_unused=True)
+                ):
                     if gradient is not None:
                         total += gradient
             losses.append(loss.detach())
@@ -246,8 +266,10 @@ class MAML(Learner):
         network's running statistics become their mean over the tasks afterwards."""
         self._check_task(batch.support_x[0], batch.support_y.flatten())
         tasks = len(batch.support_y)
-        buffers = {name: buffer.unsqueeze(0).repeat(tasks, *[1] * buffer.dim())
-                   for name, buffer in self._buffers_for_call().items()}  # [tasks, ...] each
+        buffers = {
+            name: buffer.unsqueeze(0).repeat(tasks, *[1] * buffer.dim())
+            for name, buffer in self._buffers_for_call().items()
+        }  # [tasks, ...] each
         alphas, steps = self.step_sizes(), self.steps()
         first_order, loss_of = self.first_order or not self.training, self.loss
 
@@ -264,7 +286,8 @@ class MAML(Learner):
             return loss_of(scores, query_y), scores
 
         losses, scores = vmap(one_task, in_dims=(None, 0, 0, 0, 0, 0))(
-            self.fast_parameters(), buffers, batch.support_x, batch.support_y, batch.query_x, batch.query_y)
+            self.fast_parameters(), buffers, batch.support_x, batch.support_y, batch.query_x, batch.query_y
+        )
         if self.training:
             with torch.no_grad():
                 for name, buffer in self.network.named_buffers():
@@ -287,13 +310,24 @@ class MetaSGD(MAML):
 
     method = "metasgd"
 
-    def __init__(self, embedding: nn.Module, features: int, ways: int = 5, inner_steps: int = 1,
-                 inner_lr: float = 0.4, test_inner_steps: int | None = None, first_order: bool | None = None,
-                 transductive: bool = True, task_batching: str = "auto"):
-        super().__init__(embedding, features, ways, inner_steps, inner_lr, test_inner_steps, first_order,
-                         transductive, task_batching)
-        self.alpha = nn.ParameterList([nn.Parameter(torch.full_like(weight, self.inner_lr))
-                                       for weight in self.network.parameters()])
+    def __init__(
+        self,
+        embedding: nn.Module,
+        features: int,
+        ways: int = 5,
+        inner_steps: int = 1,
+        inner_lr: float = 0.4,
+        test_inner_steps: int | None = None,
+        first_order: bool | None = None,
+        transductive: bool = True,
+        task_batching: str = "auto",
+    ):
+        super().__init__(
+            embedding, features, ways, inner_steps, inner_lr, test_inner_steps, first_order, transductive, task_batching
+        )
+        self.alpha = nn.ParameterList(
+            [nn.Parameter(torch.full_like(weight, self.inner_lr)) for weight in self.network.parameters()]
+        )
 
     def step_sizes(self) -> dict[str, torch.Tensor]:
         return dict(zip(self.fast_parameters(), self.alpha))
@@ -309,8 +343,11 @@ class ANIL(MAML):
         return {name: weight for name, weight in self.network.named_parameters() if name.startswith("head.")}
 
     def support_scores(self, support_x: torch.Tensor):
-        buffers = {name.removeprefix("body."): buffer for name, buffer in self._buffers_for_call().items()
-                   if name.startswith("body.")}
+        buffers = {
+            name.removeprefix("body."): buffer
+            for name, buffer in self._buffers_for_call().items()
+            if name.startswith("body.")
+        }
         with self._batch_norm_mode():
             features = functional_call(self.network.body, buffers, (support_x,), strict=False)  # [support, features]
 
@@ -338,10 +375,17 @@ class Reptile(MAML):
 
     method = "reptile"
 
-    def __init__(self, embedding: nn.Module, features: int, ways: int = 5, inner_steps: int = 5,
-                 inner_lr: float = 0.1, test_inner_steps: int | None = None, transductive: bool = True):
-        super().__init__(embedding, features, ways, inner_steps, inner_lr, test_inner_steps, True, transductive,
-                         "loop")
+    def __init__(
+        self,
+        embedding: nn.Module,
+        features: int,
+        ways: int = 5,
+        inner_steps: int = 5,
+        inner_lr: float = 0.1,
+        test_inner_steps: int | None = None,
+        transductive: bool = True,
+    ):
+        super().__init__(embedding, features, ways, inner_steps, inner_lr, test_inner_steps, True, transductive, "loop")
 
     def training_loss(self, batch) -> tuple[torch.Tensor, float]:
         meta_parameters = self.fast_parameters()
@@ -352,9 +396,11 @@ class Reptile(MAML):
             self._check_task(task.support_x, task.support_y)
             examples_x = torch.cat([task.support_x, task.query_x])  # the task's data, support and query together
             examples_y = torch.cat([task.support_y, task.query_y])
-            adapted = self.inner_loop(examples_x, examples_y,
-                                      parameters={name: weight.detach().requires_grad_()
-                                                  for name, weight in meta_parameters.items()})
+            adapted = self.inner_loop(
+                examples_x,
+                examples_y,
+                parameters={name: weight.detach().requires_grad_() for name, weight in meta_parameters.items()},
+            )
             with torch.no_grad():
                 for name, weight in adapted.items():
                     targets[name] += weight / len(batch.support_y)

@@ -14,9 +14,9 @@ memory M (fewshot_lab.methods.memory, Least Recently Used Access), and one step 
     p(y_t | x_1..t, y_1..t-1) = softmax(W_o [h_t, r_t] + b_o)                      (output)
 
 and meta-training minimises sum_t -log p(y_t | ...) over whole episodes (repeat_weight=W counts W times the steps
-that show a class's second drawing right after its first: their label arrives at that very step). Two kinds of learning happen at two
-speeds: the weights (controller, encoder, output) change slowly, by gradient descent across episodes; the
-memory changes fast, within one episode, with no gradient step, and is wiped at the start of the next.
+that show a class's second drawing right after its first: their label arrives at that very step). Two kinds of
+learning happen at two speeds: the weights (controller, encoder, output) change slowly, by gradient descent across
+episodes; the memory changes fast, within one episode, with no gradient step, and is wiped at the start of the next.
 Because the class-to-label mapping is shuffled every episode, the weights cannot hold the answer: they
 must learn *how* to bind an image to the label shown one step later, and to look it up again.
 
@@ -34,14 +34,15 @@ e(x) is one of
   the controller still has to learn to bind a code to the label shown one step later and to find it again.
   A frozen encoder is a fixed function of the image, so training computes the codes of every training image
   once and unrolls the sequences on them (the CLI refuses image-moving augmentation, which codes cannot follow).
-results/mann_omniglot_small.md compares the encoders. build_learner's backbone is not used. The key strengths beta_t start near
-11 (the bias of their output is 10), so that the first reads are already sharp: with beta = 1 a softmax over
-128 cosines is almost flat, and training sat at chance much longer in our runs.
+results/mann_omniglot_small.md compares the encoders. build_learner's backbone is not used. The key strengths
+beta_t start near 11 (the bias of their output is 10), so that the first reads are already sharp: with beta = 1 a
+softmax over 128 cosines is almost flat, and training sat at chance much longer in our runs.
 
 Learner protocol (fewshot_lab.learner): adapt reads the support set as a sequence (class by class in turn:
 label 0, 1, ..., then each class's second drawing, ...), then presents each query as the next step
 with the last support label, from the memory and controller state the support set left.
 """
+
 from __future__ import annotations
 
 import math
@@ -71,7 +72,11 @@ def small_conv() -> nn.Sequential:
     and ReLU, 28 -> 14 -> 7 -> 4, flattened; about a tenth of conv4-small's work."""
     layers = []
     for channels_in, channels_out in ((1, 16), (16, 32), (32, 32)):
-        layers += [nn.Conv2d(channels_in, channels_out, 3, stride=2, padding=1), nn.BatchNorm2d(channels_out), nn.ReLU()]
+        layers += [
+            nn.Conv2d(channels_in, channels_out, 3, stride=2, padding=1),
+            nn.BatchNorm2d(channels_out),
+            nn.ReLU(),
+        ]
     return nn.Sequential(*layers, nn.Flatten())
 
 
@@ -106,8 +111,10 @@ class PresentationAccuracy:
 
     @property
     def protocol(self) -> str:
-        return (f"{self.ways} classes x {self.instances} instances, {self.episodes} {self.split} episodes of "
-                f"{self.dataset}, seed {self.seed}")
+        return (
+            f"{self.ways} classes x {self.instances} instances, {self.episodes} {self.split} episodes of "
+            f"{self.dataset}, seed {self.seed}"
+        )
 
     def table(self) -> str:
         """A header of presentation numbers and one row of accuracies in %, as in the paper."""
@@ -120,9 +127,18 @@ class PresentationAccuracy:
         return f"accuracy by presentation (%), {self.protocol}; 95% CI at most ±{margin:.1f}\n{self.table()}"
 
     def to_dict(self) -> dict:
-        return {"metric": "accuracy by presentation", "mean": self.mean.tolist(), "ci95": self.ci95.tolist(),
-                "values": self.values.tolist(), "dataset": self.dataset, "split": self.split, "ways": self.ways,
-                "instances": self.instances, "episodes": self.episodes, "seed": self.seed}
+        return {
+            "metric": "accuracy by presentation",
+            "mean": self.mean.tolist(),
+            "ci95": self.ci95.tolist(),
+            "values": self.values.tolist(),
+            "dataset": self.dataset,
+            "split": self.split,
+            "ways": self.ways,
+            "instances": self.instances,
+            "episodes": self.episodes,
+            "seed": self.seed,
+        }
 
 
 def _ordinal(number: int) -> str:
@@ -149,13 +165,25 @@ class SequenceLearner(Learner):
     loss is the weighted mean. 1 (the default) is the paper's plain mean over all steps.
     """
 
-    def __init__(self, embedding: nn.Module | None = None, ways: int = 5, instances: int = 10,
-                 encoder: str = "pixels", freeze_encoder: bool = False, repeat_weight: float = 1.0):
+    def __init__(
+        self,
+        embedding: nn.Module | None = None,
+        ways: int = 5,
+        instances: int = 10,
+        encoder: str = "pixels",
+        freeze_encoder: bool = False,
+        repeat_weight: float = 1.0,
+    ):
         super().__init__()
-        if isinstance(repeat_weight, bool) or not isinstance(repeat_weight, (int, float)) \
-                or not 0 < repeat_weight < math.inf:
-            raise ValueError(f"repeat_weight (how many times the loss counts an immediate repeat) must be a positive "
-                             f"number, got {repeat_weight!r}")
+        if (
+            isinstance(repeat_weight, bool)
+            or not isinstance(repeat_weight, (int, float))
+            or not 0 < repeat_weight < math.inf
+        ):
+            raise ValueError(
+                f"repeat_weight (how many times the loss counts an immediate repeat) must be a positive "
+                f"number, got {repeat_weight!r}"
+            )
         if encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, got {encoder!r}")
         if freeze_encoder and encoder == "pixels":
@@ -187,18 +215,21 @@ class SequenceLearner(Learner):
         if self.encoder == "conv4":
             if flat.shape[-2:] != (28, 28):
                 raise ValueError(f"the conv4 encoder takes 28 x 28 images, got {tuple(flat.shape[-2:])}")
-            codes = nn.functional.normalize(self.embedding(flat), dim=-1) * CONV4_FEATURES ** 0.5  # [images, 64]
+            codes = nn.functional.normalize(self.embedding(flat), dim=-1) * CONV4_FEATURES**0.5  # [images, 64]
             return codes.reshape(*images.shape[:-3], CONV4_FEATURES)
         if self.embedding is not None:
             return self.embedding(flat).reshape(*images.shape[:-3], -1)
-        small = nn.functional.interpolate(flat, size=(PIXEL_SIDE, PIXEL_SIDE), mode="bilinear", antialias=True,
-                                          align_corners=False)  # [images, 1, 20, 20]
+        small = nn.functional.interpolate(
+            flat, size=(PIXEL_SIDE, PIXEL_SIDE), mode="bilinear", antialias=True, align_corners=False
+        )  # [images, 1, 20, 20]
         return small.reshape(*images.shape[:-3], PIXEL_SIDE * PIXEL_SIDE)
 
     def check_ways(self, ways: int):
         if ways > self.ways:
-            raise ValueError(f"episodes of {ways} classes need {ways} label slots, but this {self.method} learner "
-                             f"has ways={self.ways}; build it with ways={ways}")
+            raise ValueError(
+                f"episodes of {ways} classes need {ways} label slots, but this {self.method} learner "
+                f"has ways={self.ways}; build it with ways={ways}"
+            )
 
     def initial_state(self, episodes: int, device):
         raise NotImplementedError
@@ -233,15 +264,20 @@ class SequenceLearner(Learner):
         With a frozen encoder the batches carry the codes e(x) [meta_batch, steps, input_features] instead of
         the images, computed once for every image of the dataset."""
         self.check_ways(ways)
-        batches = MetaBatches(EpisodeSequences(dataset, "train", ways=ways, instances=self.instances, seed=seed),
-                              meta_batch)
+        batches = MetaBatches(
+            EpisodeSequences(dataset, "train", ways=ways, instances=self.instances, seed=seed), meta_batch
+        )
         return CodedBatches(batches, self.image_codes(dataset)) if self.freeze_encoder else batches
 
     def image_codes(self, dataset) -> torch.Tensor:
         """e(x) of every image of `dataset`, [images, input_features], by the (frozen) encoder in evaluation mode."""
         with evaluation_mode(self) as device, torch.no_grad():
-            codes = [self.encode(dataset.as_float(torch.arange(start, min(start + CODE_BATCH, len(dataset.images))))
-                                 .to(device)).cpu() for start in range(0, len(dataset.images), CODE_BATCH)]
+            codes = [
+                self.encode(
+                    dataset.as_float(torch.arange(start, min(start + CODE_BATCH, len(dataset.images)))).to(device)
+                ).cpu()
+                for start in range(0, len(dataset.images), CODE_BATCH)
+            ]
         return torch.cat(codes)
 
     def validation_score(self, dataset, *, ways: int, shots: int, queries: int, episodes: int, seed: int) -> Evaluation:
@@ -250,12 +286,23 @@ class SequenceLearner(Learner):
         only be guessed) in `episodes` seeded val sequences of `ways` classes x `instances` drawings. shots and
         queries are not used. (Scoring them by the learner protocol instead, 5-way 1-shot tasks read as a support
         sequence, chose an early checkpoint that was 5 points worse at the 2nd presentation on 1000 val episodes.)"""
-        result = self.accuracy_by_presentation(dataset, ways=ways, instances=self.instances, episodes=episodes,
-                                               split="val", seed=seed)
+        result = self.accuracy_by_presentation(
+            dataset, ways=ways, instances=self.instances, episodes=episodes, split="val", seed=seed
+        )
         values = result.values[:, 1:].mean(axis=1) if self.instances > 1 else result.values.mean(axis=1)
-        return Evaluation("accuracy", float(values.mean()), confidence_interval(values), values,
-                          dataset=result.dataset, split="val", ways=ways, shots=1, queries=self.instances - 1,
-                          episodes=episodes, seed=seed)
+        return Evaluation(
+            "accuracy",
+            float(values.mean()),
+            confidence_interval(values),
+            values,
+            dataset=result.dataset,
+            split="val",
+            ways=ways,
+            shots=1,
+            queries=self.instances - 1,
+            episodes=episodes,
+            seed=seed,
+        )
 
     def training_loss(self, batch) -> tuple[torch.Tensor, float]:
         """The mean cross-entropy over every step of every episode (immediate repeats counted repeat_weight
@@ -285,8 +332,16 @@ class SequenceLearner(Learner):
 
         return scores
 
-    def accuracy_by_presentation(self, dataset, ways: int | None = None, instances: int = 10, episodes: int = 100,
-                                 split: str = "test", seed: int | None = 0, batch: int = 50) -> PresentationAccuracy:
+    def accuracy_by_presentation(
+        self,
+        dataset,
+        ways: int | None = None,
+        instances: int = 10,
+        episodes: int = 100,
+        split: str = "test",
+        seed: int | None = 0,
+        batch: int = 50,
+    ) -> PresentationAccuracy:
         """Accuracy on the 1st, 2nd, ... drawing of each class over `episodes` seeded sequence episodes of `split`
         (the same seed gives every learner the same episodes); `ways` defaults to the learner's label slots."""
         self.check_ways(ways or self.ways)
@@ -294,10 +349,19 @@ class SequenceLearner(Learner):
         def correct(chunk, ways):
             scores = self.unroll(chunk.images, chunk.labels)[0][..., :ways]
             return (scores.argmax(-1) == chunk.labels).double()  # [episodes, steps]
+
         return self._by_presentation(correct, dataset, ways, instances, episodes, split, seed, batch)
 
-    def recall_bound_by_presentation(self, dataset, ways: int | None = None, instances: int = 10, episodes: int = 100,
-                                     split: str = "test", seed: int | None = 0, batch: int = 50) -> PresentationAccuracy:
+    def recall_bound_by_presentation(
+        self,
+        dataset,
+        ways: int | None = None,
+        instances: int = 10,
+        episodes: int = 100,
+        split: str = "test",
+        seed: int | None = 0,
+        batch: int = 50,
+    ) -> PresentationAccuracy:
         """What a perfect memory of this learner's code e(x) would score on the same episodes as
         accuracy_by_presentation: each drawing is given the label of the most cosine-similar image shown before it
         in the episode (every earlier image's label has been shown by then), and a class's 1st drawing, which
@@ -305,16 +369,18 @@ class SequenceLearner(Learner):
         The gap between this and the learner's accuracy is what the learner fails to store or retrieve. It is the
         nearest-neighbour rule, not a ceiling: comparing a drawing with everything shown of a class can do better.
         It reads the code alone, so `ways` may exceed the learner's label slots."""
+
         def correct(chunk, ways):
             codes = nn.functional.normalize(self.encode(chunk.images), dim=-1)  # [episodes, steps, features]
-            similarity = codes @ codes.transpose(1, 2)                           # [episodes, steps, steps]
+            similarity = codes @ codes.transpose(1, 2)  # [episodes, steps, steps]
             steps = similarity.shape[-1]
             earlier = torch.ones(steps, steps, dtype=torch.bool, device=similarity.device).tril(-1)  # j < t
-            nearest = similarity.masked_fill(~earlier, -math.inf).argmax(-1)     # [episodes, steps]
+            nearest = similarity.masked_fill(~earlier, -math.inf).argmax(-1)  # [episodes, steps]
             recalled = (chunk.labels.gather(1, nearest) == chunk.labels).double()
             first = presentations(chunk.labels) == 1
-            labels_shown = first.long().cumsum(1) - first.long()                 # distinct labels before step t
+            labels_shown = first.long().cumsum(1) - first.long()  # distinct labels before step t
             return torch.where(first, 1.0 / (ways - labels_shown).double(), recalled)
+
         return self._by_presentation(correct, dataset, ways, instances, episodes, split, seed, batch)
 
     def _by_presentation(self, correct, dataset, ways, instances, episodes, split, seed, batch) -> PresentationAccuracy:
@@ -330,8 +396,15 @@ class SequenceLearner(Learner):
                 number = presentations(chunk.labels) - 1  # [episodes, steps], 0-based
                 totals = torch.zeros(len(chunk.labels), instances, dtype=torch.float64, device=number.device)
                 values.append((totals.scatter_add_(1, number, correct(chunk, ways)) / ways).cpu())
-        return PresentationAccuracy(torch.cat(values).numpy(), dataset=getattr(dataset, "name", ""), split=split,
-                                    ways=ways, instances=instances, episodes=episodes, seed=seed)
+        return PresentationAccuracy(
+            torch.cat(values).numpy(),
+            dataset=getattr(dataset, "name", ""),
+            split=split,
+            ways=ways,
+            instances=instances,
+            episodes=episodes,
+            seed=seed,
+        )
 
 
 class CodedBatches:
@@ -344,8 +417,9 @@ class CodedBatches:
 
     def sample(self) -> SequenceEpisode:
         batch = self.batches.sample()
-        return SequenceEpisode(images=self.codes[batch.indices], labels=batch.labels, classes=batch.classes,
-                               indices=batch.indices)  # images: [episodes, steps, features]
+        return SequenceEpisode(
+            images=self.codes[batch.indices], labels=batch.labels, classes=batch.classes, indices=batch.indices
+        )  # images: [episodes, steps, features]
 
     def state_dict(self) -> dict:
         return self.batches.state_dict()
@@ -372,18 +446,33 @@ class MemoryAugmentedNetwork(SequenceLearner):
 
     method = "mann"
 
-    def __init__(self, embedding: nn.Module | None = None, ways: int = 5, instances: int = 10,
-                 encoder: str = "pixels", freeze_encoder: bool = False, hidden: int = 200, slots: int = 128,
-                 width: int = 40, heads: int = 4, gamma: float = 0.95, add_vectors: bool = False,
-                 address_after_write: bool = False, repeat_weight: float = 1.0, write_to_last: bool = False):
+    def __init__(
+        self,
+        embedding: nn.Module | None = None,
+        ways: int = 5,
+        instances: int = 10,
+        encoder: str = "pixels",
+        freeze_encoder: bool = False,
+        hidden: int = 200,
+        slots: int = 128,
+        width: int = 40,
+        heads: int = 4,
+        gamma: float = 0.95,
+        add_vectors: bool = False,
+        address_after_write: bool = False,
+        repeat_weight: float = 1.0,
+        write_to_last: bool = False,
+    ):
         super().__init__(embedding, ways, instances, encoder, freeze_encoder, repeat_weight)
         self.memory = LRUAMemory(slots, width, heads, gamma, address_after_write=address_after_write)
         self.add_vectors, self.write_to_last = add_vectors, write_to_last
         self.controller = nn.LSTMCell(self.input_features + ways + heads * width, hidden)
         # keys k_t, strengths beta_t, gates alpha_t (and add vectors a_t, and gates delta_t)
-        self.interface = nn.Linear(hidden, heads * ((2 if add_vectors else 1) * width + 2 + (1 if write_to_last else 0)))
+        self.interface = nn.Linear(
+            hidden, heads * ((2 if add_vectors else 1) * width + 2 + (1 if write_to_last else 0))
+        )
         with torch.no_grad():
-            self.interface.bias[heads * width:heads * (width + 1)] = STRENGTH_BIAS  # beta_t = 1 + softplus(10 + ...)
+            self.interface.bias[heads * width : heads * (width + 1)] = STRENGTH_BIAS  # beta_t = 1 + softplus(10 + ...)
         self.output = nn.Linear(hidden + heads * width, ways)
 
     def initial_state(self, episodes: int, device):
@@ -394,13 +483,22 @@ class MemoryAugmentedNetwork(SequenceLearner):
         hidden, cell, memory = state
         heads, width = self.memory.heads, self.memory.width
         hidden, cell = self.controller(torch.cat([inputs, memory.reads.flatten(1)], dim=1), (hidden, cell))
-        sizes = [heads * width, heads, heads] + ([heads * width] if self.add_vectors else []) \
+        sizes = (
+            [heads * width, heads, heads]
+            + ([heads * width] if self.add_vectors else [])
             + ([heads] if self.write_to_last else [])
+        )
         keys, strengths, gates, *extra = self.interface(hidden).split(sizes, dim=1)
         contents = torch.tanh(extra[0]).view(-1, heads, width) if self.add_vectors else None
         last_gates = torch.sigmoid(extra[-1]) if self.write_to_last else None
-        memory = self.memory(memory, torch.tanh(keys).view(-1, heads, width), 1 + nn.functional.softplus(strengths),
-                             torch.sigmoid(gates), contents, last_gates)
+        memory = self.memory(
+            memory,
+            torch.tanh(keys).view(-1, heads, width),
+            1 + nn.functional.softplus(strengths),
+            torch.sigmoid(gates),
+            contents,
+            last_gates,
+        )
         scores = self.output(torch.cat([hidden, memory.reads.flatten(1)], dim=1))  # [episodes, ways]
         return scores, (hidden, cell, memory)
 
@@ -410,9 +508,16 @@ class LSTMBaseline(SequenceLearner):
 
     method = "lstm"
 
-    def __init__(self, embedding: nn.Module | None = None, ways: int = 5, instances: int = 10,
-                 encoder: str = "pixels", freeze_encoder: bool = False, hidden: int = 200,
-                 repeat_weight: float = 1.0):
+    def __init__(
+        self,
+        embedding: nn.Module | None = None,
+        ways: int = 5,
+        instances: int = 10,
+        encoder: str = "pixels",
+        freeze_encoder: bool = False,
+        hidden: int = 200,
+        repeat_weight: float = 1.0,
+    ):
         super().__init__(embedding, ways, instances, encoder, freeze_encoder, repeat_weight)
         self.controller = nn.LSTMCell(self.input_features + ways, hidden)
         self.output = nn.Linear(hidden, ways)

@@ -27,6 +27,7 @@ to the other four still gives it only e / (e + 4) = 40% of the attention, and th
 tasks already solved. Multiplying the cosine by scale (10 by default, as many reimplementations do)
 lets the attention become sharp (99.98% in that example); scale=1 is the paper's plain cosine.
 """
+
 from __future__ import annotations
 
 import torch
@@ -49,19 +50,28 @@ class MatchingNetwork(Learner):
 
     method = "matching"
 
-    def __init__(self, embedding: nn.Module | None = None, scale: float = 10.0, full_context: bool = False,
-                 features: int | None = None, fce_steps: int = 5):
+    def __init__(
+        self,
+        embedding: nn.Module | None = None,
+        scale: float = 10.0,
+        full_context: bool = False,
+        features: int | None = None,
+        fce_steps: int = 5,
+    ):
         super().__init__()
         if embedding is not None and not isinstance(embedding, nn.Module):
             raise TypeError(f"embedding must be a torch.nn.Module, got {type(embedding).__name__}")
         if not isinstance(scale, (int, float)) or not scale > 0:
             raise ValueError(f"scale must be a positive number (it multiplies the cosine similarities), got {scale!r}")
         if full_context and (not isinstance(features, int) or features < 1):
-            raise ValueError("full_context=True needs features=, the size of the embedding's output "
-                             f"(64 for conv4 on 28x28 images), got features={features!r}")
+            raise ValueError(
+                "full_context=True needs features=, the size of the embedding's output "
+                f"(64 for conv4 on 28x28 images), got features={features!r}"
+            )
         if not isinstance(fce_steps, int) or fce_steps < 1:
-            raise ValueError(f"fce_steps (K, the reads of the attention LSTM) must be a positive integer, "
-                             f"got {fce_steps!r}")
+            raise ValueError(
+                f"fce_steps (K, the reads of the attention LSTM) must be a positive integer, got {fce_steps!r}"
+            )
         self.embedding = embedding if embedding is not None else conv4()
         self.scale, self.full_context, self.fce_steps = float(scale), full_context, fce_steps
         if full_context:

@@ -34,6 +34,7 @@ at the 3rd to 10th presentations, so the shipped MANN keeps M_{t-1}
 The memory holds no parameters: what it stores lives within one episode (fast), while the controller that
 writes and reads it is meta-learned across episodes (slow).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -43,12 +44,12 @@ from torch import nn
 
 
 class MemoryState(NamedTuple):
-    memory: torch.Tensor         # [episodes, slots, width], M_t
-    usage: torch.Tensor          # [episodes, slots], w^u_t
-    read_weights: torch.Tensor   # [episodes, heads, slots], w^r_t
+    memory: torch.Tensor  # [episodes, slots, width], M_t
+    usage: torch.Tensor  # [episodes, slots], w^u_t
+    read_weights: torch.Tensor  # [episodes, heads, slots], w^r_t
     write_weights: torch.Tensor  # [episodes, heads, slots], w^w_t
-    reads: torch.Tensor          # [episodes, heads, width], r_t
-    fresh: torch.Tensor          # [episodes, slots], w^lu_{t-1}: the least-used slots this step wrote to
+    reads: torch.Tensor  # [episodes, heads, width], r_t
+    fresh: torch.Tensor  # [episodes, slots], w^lu_{t-1}: the least-used slots this step wrote to
 
 
 def least_used(usage: torch.Tensor, count: int) -> torch.Tensor:
@@ -62,7 +63,9 @@ def content_weights(keys: torch.Tensor, memory: torch.Tensor, strengths: torch.T
 
     keys [episodes, heads, width], memory [episodes, slots, width], strengths [episodes, heads].
     """
-    cosine = nn.functional.normalize(keys, dim=-1, eps=1e-8) @ nn.functional.normalize(memory, dim=-1, eps=1e-8).transpose(1, 2)
+    cosine = nn.functional.normalize(keys, dim=-1, eps=1e-8) @ nn.functional.normalize(
+        memory, dim=-1, eps=1e-8
+    ).transpose(1, 2)
     return (strengths.unsqueeze(-1) * cosine).softmax(dim=-1)
 
 
@@ -75,8 +78,15 @@ class LRUAMemory(nn.Module):
     M_{t-1}; meant for separate add vectors (see the module's text).
     """
 
-    def __init__(self, slots: int = 128, width: int = 40, heads: int = 4, gamma: float = 0.95, initial: float = 1e-6,
-                 address_after_write: bool = False):
+    def __init__(
+        self,
+        slots: int = 128,
+        width: int = 40,
+        heads: int = 4,
+        gamma: float = 0.95,
+        initial: float = 1e-6,
+        address_after_write: bool = False,
+    ):
         super().__init__()
         if not 0 < heads <= slots:
             raise ValueError(f"heads must be between 1 and the number of slots ({slots}), got {heads}")
@@ -88,37 +98,50 @@ class LRUAMemory(nn.Module):
     def initial_state(self, episodes: int, device=None, dtype=None) -> MemoryState:
         """An empty memory: every cell at `initial`, no usage, no previous reads or writes."""
         weights = torch.zeros(episodes, self.heads, self.slots, device=device, dtype=dtype)
-        return MemoryState(memory=torch.full((episodes, self.slots, self.width), self.initial, device=device, dtype=dtype),
-                           usage=torch.zeros(episodes, self.slots, device=device, dtype=dtype),
-                           read_weights=weights, write_weights=weights,
-                           reads=torch.zeros(episodes, self.heads, self.width, device=device, dtype=dtype),
-                           fresh=torch.zeros(episodes, self.slots, device=device, dtype=dtype))
+        return MemoryState(
+            memory=torch.full((episodes, self.slots, self.width), self.initial, device=device, dtype=dtype),
+            usage=torch.zeros(episodes, self.slots, device=device, dtype=dtype),
+            read_weights=weights,
+            write_weights=weights,
+            reads=torch.zeros(episodes, self.heads, self.width, device=device, dtype=dtype),
+            fresh=torch.zeros(episodes, self.slots, device=device, dtype=dtype),
+        )
 
-    def forward(self, state: MemoryState, keys: torch.Tensor, strengths: torch.Tensor,
-                write_gates: torch.Tensor, contents: torch.Tensor | None = None,
-                last_gates: torch.Tensor | None = None) -> MemoryState:
-        """One step of addressing, writing and reading. keys [episodes, heads, width]; strengths beta_t and write_gates sigma(alpha_t)
-        [episodes, heads]; contents [episodes, heads, width], what each head writes: by default its key k_t (eq. 8),
-        or a separate add vector a_t (as in the NTM, and in public reimplementations of the paper).
+    def forward(
+        self,
+        state: MemoryState,
+        keys: torch.Tensor,
+        strengths: torch.Tensor,
+        write_gates: torch.Tensor,
+        contents: torch.Tensor | None = None,
+        last_gates: torch.Tensor | None = None,
+    ) -> MemoryState:
+        """One step of addressing, writing and reading. keys [episodes, heads, width]; strengths beta_t and
+        write_gates sigma(alpha_t) [episodes, heads]; contents [episodes, heads, width], what each head writes: by
+        default its key k_t (eq. 8), or a separate add vector a_t (as in the NTM, and in public reimplementations of
+        the paper).
         last_gates sigma(delta_t) [episodes, heads], not in the paper: a third place to write, the least-used slots
         that the last step wrote to (state.fresh, w^lu_{t-2}). The part of the write that does not go to the slots
         read last step is split between them and this step's least-used slots:
-            w^w_t = sigma(alpha_t) w^r_{t-1} + (1 - sigma(alpha_t)) (sigma(delta_t) w^lu_{t-2} + (1 - sigma(delta_t)) w^lu_{t-1})
+            w^w_t = sigma(alpha_t) w^r_{t-1}
+                    + (1 - sigma(alpha_t)) (sigma(delta_t) w^lu_{t-2} + (1 - sigma(delta_t)) w^lu_{t-1})
         so a head can add the label that arrives at this step to the image stored at the last step. It points one
         step back only: a head that keeps the gate open still writes each step's fresh slots once more, not forever."""
         contents = keys if contents is None else contents
         least = least_used(state.usage, self.heads)  # [episodes, slots], w^lu_{t-1}
-        gates = write_gates.unsqueeze(-1)            # [episodes, heads, 1]
-        new = least.unsqueeze(1)                     # [episodes, 1, slots], where new information goes
+        gates = write_gates.unsqueeze(-1)  # [episodes, heads, 1]
+        new = least.unsqueeze(1)  # [episodes, 1, slots], where new information goes
         if last_gates is not None:
-            last = last_gates.unsqueeze(-1)          # [episodes, heads, 1]
+            last = last_gates.unsqueeze(-1)  # [episodes, heads, 1]
             new = last * state.fresh.unsqueeze(1) + (1 - last) * new  # [episodes, heads, slots]
         write_weights = gates * state.read_weights + (1 - gates) * new  # [episodes, heads, slots]
-        emptiest = state.usage.argmin(dim=-1, keepdim=True)              # [episodes, 1], the least-used slot (first of ties)
+        emptiest = state.usage.argmin(dim=-1, keepdim=True)  # [episodes, 1], the least-used slot (first of ties)
         kept = torch.ones_like(state.usage).scatter_(-1, emptiest, 0.0)  # [episodes, slots]
-        memory = state.memory * kept.unsqueeze(-1) + write_weights.transpose(1, 2) @ contents  # [episodes, slots, width]
+        memory = (
+            state.memory * kept.unsqueeze(-1) + write_weights.transpose(1, 2) @ contents
+        )  # [episodes, slots, width]
         addressed = memory if self.address_after_write else state.memory  # M_t or M_{t-1}
-        read_weights = content_weights(keys, addressed, strengths)       # [episodes, heads, slots]
-        reads = read_weights @ memory                                    # [episodes, heads, width], from M_t
+        read_weights = content_weights(keys, addressed, strengths)  # [episodes, heads, slots]
+        reads = read_weights @ memory  # [episodes, heads, width], from M_t
         usage = self.gamma * state.usage + read_weights.sum(1) + write_weights.sum(1)  # [episodes, slots]
         return MemoryState(memory, usage, read_weights, write_weights, reads, least)

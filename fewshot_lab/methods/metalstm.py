@@ -25,6 +25,7 @@ Batch norm: transductive. The embedding's batch-norm layers keep no running stat
 set during adaptation and the query set when it is scored, in training and in evaluation alike (as Ravi &
 Larochelle and MAML do). A query's score therefore depends on the other queries of its batch.
 """
+
 from __future__ import annotations
 
 import torch
@@ -48,8 +49,7 @@ class MetaLSTM(Learner):
     method = "metalstm"
     adapts_with_gradients = True
 
-    def __init__(self, embedding: nn.Module, features: int, max_ways: int = 20, inner_steps: int = 5,
-                 hidden: int = 20):
+    def __init__(self, embedding: nn.Module, features: int, max_ways: int = 20, inner_steps: int = 5, hidden: int = 20):
         super().__init__()
         if not isinstance(embedding, nn.Module):
             raise TypeError(f"embedding must be a torch.nn.Module, got {type(embedding).__name__}")
@@ -76,14 +76,17 @@ class MetaLSTM(Learner):
     def initial_weights(self, ways: int) -> dict[str, torch.Tensor]:
         """theta_0: the classifier's weights, the head cut to its first `ways` rows."""
         if ways > self.max_ways:
-            raise ValueError(f"the task has {ways} ways but this Meta-LSTM's head has {self.max_ways} rows; "
-                             f"build it with max_ways={ways} or more")
+            raise ValueError(
+                f"the task has {ways} ways but this Meta-LSTM's head has {self.max_ways} rows; "
+                f"build it with max_ways={ways} or more"
+            )
         weights = dict(self.classifier.named_parameters())
         weights["head.weight"], weights["head.bias"] = weights["head.weight"][:ways], weights["head.bias"][:ways]
         return weights
 
-    def adapted_weights(self, support_x: torch.Tensor, support_y: torch.Tensor,
-                        fixed_gates: tuple[float, float] | None = None):
+    def adapted_weights(
+        self, support_x: torch.Tensor, support_y: torch.Tensor, fixed_gates: tuple[float, float] | None = None
+    ):
         """theta_T after inner_steps updates on the support set, as the classifier's named weights, and the gates
         of every step: {"input": [steps, coordinates], "forget": [steps, coordinates]} (detached).
 
@@ -108,15 +111,17 @@ class MetaLSTM(Learner):
                 scores = functional_call(self.classifier, as_weights(theta), (support_x,))  # [ways * shots, ways]
                 loss = nn.functional.cross_entropy(scores, support_y)
                 # grad_t and L_t are inputs of the gates, constants for the meta-gradient (the paper's approximation)
-                gradient, = torch.autograd.grad(loss, theta)  # [coordinates]
+                (gradient,) = torch.autograd.grad(loss, theta)  # [coordinates]
                 if fixed_gates is None:
                     inputs = torch.cat([preprocess(gradient), preprocess(loss.detach()).expand(len(theta), 2)], 1)
                     state = self.gradient_lstm(inputs, state)  # (h_t, c_t), [coordinates, hidden] each
                     previous = theta[:, None]  # [coordinates, 1]
-                    input_gate = torch.sigmoid(self.input_gate(
-                        torch.cat([state[0], previous, input_gate[:, None]], 1))).squeeze(1)
-                    forget_gate = torch.sigmoid(self.forget_gate(
-                        torch.cat([state[0], previous, forget_gate[:, None]], 1))).squeeze(1)
+                    input_gate = torch.sigmoid(
+                        self.input_gate(torch.cat([state[0], previous, input_gate[:, None]], 1))
+                    ).squeeze(1)
+                    forget_gate = torch.sigmoid(
+                        self.forget_gate(torch.cat([state[0], previous, forget_gate[:, None]], 1))
+                    ).squeeze(1)
                 else:
                     input_gate, forget_gate = (torch.full_like(theta, value) for value in fixed_gates)
                 theta = forget_gate * theta - input_gate * gradient  # eq. 2: c_t = f_t * c_{t-1} + i_t * (-grad_t)

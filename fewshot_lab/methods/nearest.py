@@ -5,6 +5,7 @@ centroid (the mean support embedding of a class). With no embedding this is pixe
 neighbour, the floor every learned method must beat. Adapting costs one forward pass of the support
 set and changes no weights, so nothing learned before is forgotten.
 """
+
 from __future__ import annotations
 
 import torch
@@ -17,7 +18,7 @@ def class_means(features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """The mean feature vector of each label 0..ways-1, whatever the order of the examples."""
     ways = int(labels.max()) + 1
     one_hot = nn.functional.one_hot(labels, ways).to(features.dtype)  # [examples, ways]
-    return one_hot.T @ features / one_hot.sum(0).unsqueeze(1)         # [ways, features]
+    return one_hot.T @ features / one_hot.sum(0).unsqueeze(1)  # [ways, features]
 
 
 class NearestNeighbour(Learner):
@@ -39,7 +40,7 @@ class NearestNeighbour(Learner):
         support = self.embedding(support_x)  # [ways * shots, features]
         if self.rule == "centroid":
             centroids = class_means(support, support_y)  # [ways, features]
-            return lambda query_x: -torch.cdist(self.embedding(query_x), centroids) ** 2
+            return lambda query_x: -(torch.cdist(self.embedding(query_x), centroids) ** 2)
         k = min(self.k, len(support_y))
 
         def scores(query_x: torch.Tensor) -> torch.Tensor:
@@ -48,7 +49,8 @@ class NearestNeighbour(Learner):
             votes = nn.functional.one_hot(support_y[nearest.indices], ways).float().sum(1)  # [queries, ways]
             # ties between classes go to the class with the nearest example
             closest = torch.full_like(votes, float("inf")).scatter_reduce(
-                1, support_y.expand_as(distances), distances, reduce="amin")
+                1, support_y.expand_as(distances), distances, reduce="amin"
+            )
             return votes - 1e-6 * closest / (1 + closest)
 
         return scores

@@ -11,6 +11,7 @@ its negative squared distance to each prototype, and minimise the cross-entropy 
 over the query set (Learner.meta_loss). With the squared Euclidean distance this is a linear classifier
 on f(x) with weights 2 c_k and biases -||c_k||^2, which is why it works so well with few shots.
 """
+
 from __future__ import annotations
 
 import torch

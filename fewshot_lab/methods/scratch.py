@@ -4,6 +4,7 @@ Every task gets a freshly initialised small network, trained on its support set 
 descent. Nothing carries over from one task to the next, so with one example per class it can only
 fit the support pixels: "learning from experience" without "learning to learn".
 """
+
 from __future__ import annotations
 
 import torch
@@ -15,9 +16,14 @@ from fewshot_lab.learner import Learner
 def small_convnet(in_channels: int, ways: int, hidden: int = 16) -> nn.Sequential:
     """[batch, in_channels, 28, 28] -> [batch, ways]: two conv layers and a linear classifier."""
     return nn.Sequential(
-        nn.Conv2d(in_channels, hidden, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4),
-        nn.Flatten(), nn.Linear(hidden * 16, ways),
+        nn.Conv2d(in_channels, hidden, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(hidden, hidden, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(4),
+        nn.Flatten(),
+        nn.Linear(hidden * 16, ways),
     )
 
 

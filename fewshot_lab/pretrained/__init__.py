@@ -19,6 +19,7 @@ another processor's kernels sum moves the weights by about 1e-15 of their size, 
 Adam amplified past any change of recipe. `python -m fewshot_lab.pretrained --fingerprint NAME` prints it;
 benchmarks/fingerprint.py measures how far kernels, threads and recipe changes move it (results/fingerprint.md).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -35,11 +36,15 @@ FOLDER = Path(__file__).resolve().parent
 SHORT_STEPS = 3  # steps of each command in the reproduction fingerprint
 HISTORY_WINDOW = 100  # training accuracy is shipped as means over windows of this many steps
 
-_KNN = ("train --method knn --dataset omniglot-small --steps {steps} --val-every {knn_val_every} "
-        "--val-episodes {val_episodes} --out {runs}/knn_os")
-_SEQUENCE = ("train --method {method} --dataset omniglot-small --ways 5 --meta-batch 16 --steps {steps} --lr 3e-3 "
-             "--val-every {val_every} --val-episodes {sequence_val_episodes} --encoder conv4 --freeze-encoder "
-             "--init {runs}/knn_os --augment rotations --out {runs}/{method}_c4_os")
+_KNN = (
+    "train --method knn --dataset omniglot-small --steps {steps} --val-every {knn_val_every} "
+    "--val-episodes {val_episodes} --out {runs}/knn_os"
+)
+_SEQUENCE = (
+    "train --method {method} --dataset omniglot-small --ways 5 --meta-batch 16 --steps {steps} --lr 3e-3 "
+    "--val-every {val_every} --val-episodes {sequence_val_episodes} --encoder conv4 --freeze-encoder "
+    "--init {runs}/knn_os --augment rotations --out {runs}/{method}_c4_os"
+)
 # name -> (commands with the steps, validation and {runs} folder left open, their full-length steps)
 RECIPES = {
     "mann_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "mann") + " --add-vectors --write-to-last"], [2500, 12000]),
@@ -56,8 +61,11 @@ def recipe(name: str, runs: str = "runs", short: bool = False) -> list[list[str]
     lines = []
     for command, full in zip(commands, steps):
         count = SHORT_STEPS if short else full
-        validation = dict(knn_val_every=count, val_every=count, val_episodes=4, sequence_val_episodes=4) if short else \
-            dict(knn_val_every=250, val_every=500, val_episodes=100, sequence_val_episodes=300)
+        validation = (
+            dict(knn_val_every=count, val_every=count, val_episodes=4, sequence_val_episodes=4)
+            if short
+            else dict(knn_val_every=250, val_every=500, val_episodes=100, sequence_val_episodes=300)
+        )
         lines.append(command.format(steps=count, runs=runs, **validation).split())
     return lines
 
@@ -67,8 +75,12 @@ def fingerprint(learner) -> list[float]:
     the same weighted by position (so that swapped weights show)."""
     values = torch.cat([parameter.detach().double().flatten() for parameter in learner.parameters()])
     position = torch.linspace(0, 1, len(values), dtype=torch.float64)
-    return [float(values.sum()), float((values ** 2).sum()), float((position * values).sum()),
-            float((position * values ** 2).sum())]
+    return [
+        float(values.sum()),
+        float((values**2).sum()),
+        float((position * values).sum()),
+        float((position * values**2).sum()),
+    ]
 
 
 def short_fingerprint(name: str, edit=None) -> list[float]:
@@ -107,12 +119,19 @@ def export(run, name: str) -> Path:
     payload = read_checkpoint(Path(run) / "best.pt")
     history = (payload.get("training") or {}).get("history", {})
     shipped = {
-        "method": payload["method"], "config": payload["config"], "dataset": payload["dataset"],
-        "weights": {key: value.half() if value.is_floating_point() else value
-                    for key, value in payload["weights"].items()},
-        "history": {"val_step": history.get("val_step"), "val_accuracy": history.get("val_accuracy"),
-                    "best_step": history.get("best_step"), "seconds": history.get("seconds"),
-                    "train_accuracy": _window_means(history.get("accuracy") or [], HISTORY_WINDOW)},
+        "method": payload["method"],
+        "config": payload["config"],
+        "dataset": payload["dataset"],
+        "weights": {
+            key: value.half() if value.is_floating_point() else value for key, value in payload["weights"].items()
+        },
+        "history": {
+            "val_step": history.get("val_step"),
+            "val_accuracy": history.get("val_accuracy"),
+            "best_step": history.get("best_step"),
+            "seconds": history.get("seconds"),
+            "train_accuracy": _window_means(history.get("accuracy") or [], HISTORY_WINDOW),
+        },
         "commands": commands,
         "short_fingerprint": short_fingerprint(name),
     }
@@ -124,7 +143,7 @@ def export(run, name: str) -> Path:
 
 def _window_means(values: list, window: int) -> list[float]:
     """Means of consecutive windows of `window` values (the last, partial one dropped)."""
-    return [sum(values[start:start + window]) / window for start in range(0, len(values) - window + 1, window)]
+    return [sum(values[start : start + window]) / window for start in range(0, len(values) - window + 1, window)]
 
 
 def load_pretrained(name: str):
@@ -132,11 +151,13 @@ def load_pretrained(name: str):
     (commands, history, dataset, short_fingerprint) is in its `pretrained` attribute."""
     path = FOLDER / f"{name}.pt"
     if not path.exists():
-        raise ValueError(f"no pretrained model {name!r}; shipped: "
-                         f"{', '.join(sorted(p.stem for p in FOLDER.glob('*.pt'))) or 'none'}")
+        raise ValueError(
+            f"no pretrained model {name!r}; shipped: {', '.join(sorted(p.stem for p in FOLDER.glob('*.pt'))) or 'none'}"
+        )
     shipped = torch.load(path, map_location="cpu", weights_only=True)
     learner = build_learner(shipped["method"], **shipped["config"])
-    learner.load_state_dict({key: value.float() if value.is_floating_point() else value
-                             for key, value in shipped["weights"].items()})
+    learner.load_state_dict(
+        {key: value.float() if value.is_floating_point() else value for key, value in shipped["weights"].items()}
+    )
     learner.pretrained = {key: value for key, value in shipped.items() if key != "weights"}
     return learner.eval()

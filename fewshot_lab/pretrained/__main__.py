@@ -1,5 +1,6 @@
 """python -m fewshot_lab.pretrained RUN NAME: export a run's best checkpoint as a shipped model;
 python -m fewshot_lab.pretrained --fingerprint NAME: print the short fingerprint of NAME's recipe (see __init__)."""
+
 import sys
 
 from fewshot_lab.pretrained import export, load_pretrained, short_fingerprint
