@@ -152,15 +152,8 @@ def plot_hypothesis_space(family, task, generic_curves: int = 40, seed: int = 0)
     support_x, support_y = task.support_x, task.support_y
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
     rng = np.random.default_rng(seed)
-
-    def features(points):
-        return torch.cat([torch.cos(points * k + b) for k, b in zip(*_random_frequencies(rng))], 1)
-
-    for _ in range(generic_curves):
-        design = features(support_x)  # random smooth basis, fitted to pass through the support points
-        weights = torch.linalg.lstsq(design, support_y).solution
-        weights = weights + torch.from_numpy(_null_space_draw(design.numpy(), rng)).float()[:, None]
-        left.plot(x, features(x) @ weights, color="tab:gray", alpha=0.35, linewidth=1)
+    for curve in smooth_curves_through(support_x, support_y, x, generic_curves, rng):
+        left.plot(x, curve, color="tab:gray", alpha=0.35, linewidth=1)
     waves = consistent_waves(family, support_x, support_y)
     for amplitude, phase in waves[torch.from_numpy(rng.permutation(len(waves))[:generic_curves])]:
         right.plot(x, family.wave(x, amplitude, phase), color="tab:blue", alpha=0.35, linewidth=1)
@@ -175,6 +168,24 @@ def plot_hypothesis_space(family, task, generic_curves: int = 40, seed: int = 0)
     left.legend(fontsize=8, loc="lower left")
     figure.tight_layout()
     return figure
+
+
+def smooth_curves_through(support_x, support_y, x, curves: int, rng: np.random.Generator) -> torch.Tensor:
+    """`curves` random smooth functions that pass through the support points (support_x, support_y [shots, 1]),
+    evaluated at x [points, 1]: [curves, points]. Each is a sum of cosines with its own random frequencies and
+    phases, fitted to the support points, plus a random draw from what the fit leaves free."""
+    values = []
+    for _ in range(curves):
+        frequencies, phases = _random_frequencies(rng)
+
+        def features(points, frequencies=frequencies, phases=phases):  # [points, 1] -> [points, basis]
+            return torch.cat([torch.cos(points * k + b) for k, b in zip(frequencies, phases)], 1)
+
+        design = features(support_x)  # [shots, basis]
+        weights = torch.linalg.lstsq(design, support_y).solution  # [basis, 1]
+        weights = weights + torch.from_numpy(_null_space_draw(design.numpy(), rng)).float()[:, None]
+        values.append((features(x) @ weights).flatten())
+    return torch.stack(values)
 
 
 def _random_frequencies(rng: np.random.Generator, basis: int = 12):

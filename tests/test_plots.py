@@ -5,6 +5,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
 
@@ -17,6 +18,7 @@ from fewshot_lab.plots import (
     show_class,
     show_split,
     show_task,
+    smooth_curves_through,
 )
 from tests.test_evaluation import pattern_dataset
 
@@ -74,6 +76,15 @@ def test_consistent_waves_hold_the_true_wave_and_shrink_with_more_points():
     assert distance < 0.1
     figure = plot_hypothesis_space(family, family.sampler("test", shots=2, queries=0, seed=3).sample())
     assert len(figure.axes[0].lines) > 10 and len(figure.axes[1].lines) > 1
+
+
+def test_the_generic_curves_pass_through_the_support_points_and_differ_elsewhere():
+    support_x, support_y = torch.tensor([[-3.0], [0.5], [2.0]]), torch.tensor([[1.0], [-2.0], [0.5]])
+    x = torch.cat([support_x, torch.linspace(-5, 5, 50)[:, None]])  # [53, 1]
+    curves = smooth_curves_through(support_x, support_y, x, 6, np.random.default_rng(0))  # [6, 53]
+    assert curves.shape == (6, 53)
+    assert torch.allclose(curves[:, :3], support_y.flatten().expand(6, 3), atol=1e-3)
+    assert curves[:, 3:].std(0).mean() > 0.5  # away from the support points they disagree
 
 
 def test_task_explorer_redraws_and_reports_impossible_requests(glyphs_dataset):
