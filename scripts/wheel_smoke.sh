@@ -54,8 +54,8 @@ venv, clone = (Path(argument).resolve() for argument in sys.argv[1:])
 imported = Path(fewshot_lab.__file__).resolve()
 if not imported.is_relative_to(venv):
     sys.exit(f"wheel_smoke: fewshot_lab was imported from {imported}, not from the wheel installed in {venv}")
-shipped = sorted(path.name for path in (clone / "fewshot_lab" / "pretrained").glob("*") if path.suffix in (".pt", ".json"))
-installed = sorted(path.name for path in FOLDER.glob("*") if path.suffix in (".pt", ".json"))
+shipped = sorted(path.name for path in (clone / "fewshot_lab" / "pretrained").glob("*.pt"))
+installed = sorted(path.name for path in FOLDER.glob("*.pt"))
 if installed != shipped:
     sys.exit(f"wheel_smoke: the wheel installed the pretrained files {installed}, the clone ships {shipped}")
 learner = load_pretrained("mann_omniglot")
