@@ -9,8 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from fewshot_lab.evaluation import evaluate
-from fewshot_lab.learner import evaluation_mode
+from fewshot_lab.evaluation import evaluate, evaluation_mode
 
 
 def _line(learner, task, steps: int, x: torch.Tensor) -> np.ndarray:
