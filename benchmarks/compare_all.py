@@ -16,7 +16,7 @@ is trained once per number of ways in --settings, each run on tasks of its own w
 at the recipe's 5 ways, `{dataset}-{method}-20way` at 20). Then `fewshot-lab compare` scores every run on the
 same seeded test tasks at each setting and writes the markdown table, its JSON record and the
 accuracy-against-training-time figure; a run's n/a at a width that another run of its method covers is
-dropped (fewshot_lab.compare.drop_covered_gaps). The recipes follow the method tables of results/.
+dropped (fewshot_lab.compare.scoring.drop_covered_gaps). The recipes follow the method tables of results/.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from few_shot_table import _retag, run
 from shared_data import use_shared_omniglot
 
 from fewshot_lab.cli import _setting
-from fewshot_lab.compare import compare, write_comparison
-from fewshot_lab.methods import sized_by_ways
+from fewshot_lab.compare.scoring import compare
+from fewshot_lab.compare.table import write_comparison
+from fewshot_lab.methods import learner_class
 from fewshot_lab.plots_compare import save_accuracy_against_training_time
 
 MAML_STEP = ["--ways", "5", "--queries", "5", "--meta-batch", "4", "--inner-steps", "1", "--inner-lr", "0.4"]
@@ -65,7 +66,7 @@ def with_ways(recipe: list[str], ways: int) -> list[str]:
 def planned_runs(dataset: str, method: str, widths: list[int]) -> list[tuple[str, list[str] | None]]:
     """(run folder name, training options) for one method on one dataset: one run, or one per width."""
     recipe = RECIPES[method]
-    if not sized_by_ways(method):  # Meta-LSTM's head has max_ways (20) rows: one run takes every width
+    if not learner_class(method).sized_by_ways:  # Meta-LSTM's head has max_ways (20) rows: one run takes every width
         return [(f"{dataset}-{method}", recipe)]
     own = int(recipe[recipe.index("--ways") + 1])
     return [

@@ -27,7 +27,7 @@ def bare_loop(learner, tasks) -> float:
     learner.train()
     start = time.perf_counter()
     for task in tasks:
-        loss = learner.meta_loss(task)
+        loss = learner.query_loss(task)[0]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

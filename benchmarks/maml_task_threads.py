@@ -48,7 +48,7 @@ def task_threads(learner, batch, workers: int):
     def one_task(index: int):
         if not hasattr(local, "replica"):  # a module per thread, sharing the meta-parameters
             local.replica = copy.deepcopy(learner, dict(shared))
-        loss, _ = local.replica.episode(batch.select(index))
+        loss, _ = local.replica.query_loss(batch.select(index))
         return torch.autograd.grad(loss / tasks, meta_parameters, allow_unused=True)
 
     with torch_threads(1), ThreadPoolExecutor(workers) as pool:

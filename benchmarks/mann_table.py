@@ -11,7 +11,7 @@ then print the markdown table of their test episodes:
     OMP_NUM_THREADS=1 python benchmarks/mann_table.py runs/mann_omniglot5 runs/lstm_omniglot5 --episodes 1000
 
 --bound adds, under each run, what a perfect memory of its image code would score on the same episodes
-(SequenceLearner.recall_bound_by_presentation).
+(fewshot_lab.evaluation.recall_bound_by_presentation).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from shared_data import use_shared_omniglot
 
 from fewshot_lab.data import load_dataset
+from fewshot_lab.evaluation import accuracy_by_presentation, recall_bound_by_presentation
 from fewshot_lab.saved import load
 
 
@@ -41,8 +42,8 @@ def main(argv=None) -> int:
     for run in arguments.runs:
         saved = load(run, device="cpu")
         dataset = load_dataset(saved.dataset["name"])
-        result = saved.learner.accuracy_by_presentation(
-            dataset, instances=arguments.instances, episodes=arguments.episodes, split=arguments.split
+        result = accuracy_by_presentation(
+            saved.learner, dataset, instances=arguments.instances, episodes=arguments.episodes, split=arguments.split
         )
         if header is None:
             numbers = " | ".join(str(k) for k in range(1, arguments.instances + 1))
@@ -51,8 +52,12 @@ def main(argv=None) -> int:
         history = saved.training["history"] if saved.training else {}
         print(row(f"{Path(run).name} (step {history.get('best_step', '?')})", saved.learner.method, result))
         if arguments.bound:
-            bound = saved.learner.recall_bound_by_presentation(
-                dataset, instances=arguments.instances, episodes=arguments.episodes, split=arguments.split
+            bound = recall_bound_by_presentation(
+                saved.learner,
+                dataset,
+                instances=arguments.instances,
+                episodes=arguments.episodes,
+                split=arguments.split,
             )
             print(row(f"{Path(run).name}: its code, perfectly recalled", "recall bound", bound))
     return 0

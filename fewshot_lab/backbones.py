@@ -25,6 +25,13 @@ from torch import nn
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}  # a training precision's name -> Backbone.compute_dtype
 
 
+def default_device(device=None) -> torch.device:
+    """`device` (a name or a torch.device) as a torch.device; by default CUDA when present, else the CPU."""
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 class Backbone(nn.Sequential):
     """nn.Sequential with an optional lower compute precision; the same parameters and state-dict keys.
 

@@ -29,20 +29,10 @@ METHOD_OPTIONS = {
     "encoder": (str, "image encoder: pixels, conv or conv4 (mann, lstm; default pixels)"),
     "freeze_encoder": (bool, "keep the conv/conv4 encoder fixed, e.g. as pretrained by --init (mann, lstm)"),
     "add_vectors": (bool, "each memory head writes a separate add vector instead of its key (mann)"),
-    "address_after_write": (
-        bool,
-        "the memory heads look up their keys after this step's write, as in the paper's "
-        "eqs. 2-4, not before it (mann; meant with --add-vectors)",
-    ),
     "write_to_last": (
         bool,
         "each memory head may also write to the least-used slots the last step wrote to, to "
         "add the label that has just arrived to the image stored there (mann; not in the paper)",
-    ),
-    "repeat_weight": (
-        float,
-        "how many times the training loss counts a class's second drawing shown right after "
-        "its first (mann, lstm; default 1)",
     ),
 }
 
@@ -65,7 +55,7 @@ def _train(arguments) -> int:
     from fewshot_lab.checkpoints import refuse_taken_folder
     from fewshot_lab.data import load_dataset
     from fewshot_lab.engine import SettingsDiffer, meta_train, training_data
-    from fewshot_lab.methods import build_learner, sized_by_ways
+    from fewshot_lab.methods import build_learner, learner_class
 
     if arguments.init is not None and arguments.resume:
         raise ValueError(
@@ -110,9 +100,10 @@ def _train(arguments) -> int:
             f"{arguments.augment or 'all'} moves the images, which the codes cannot follow: "
             f"give --augment rotations or none"
         )
-    if arguments.method in ("knn", "finetune"):  # their pretraining head covers every class the run learns from
+    method = learner_class(arguments.method)
+    if method.pretrains_on_classes:  # its pretraining head covers every class the run learns from
         learner_options["train_classes"] = len(training_data(dataset, augment, arguments.final).splits["train"])
-    if sized_by_ways(arguments.method):  # a classifier head of `ways` outputs
+    if method.sized_by_ways:  # a classifier head of `ways` outputs
         learner_options["ways"] = 1 if regression else arguments.ways
     channels, size = (1, 1) if regression else dataset.image_shape[:2]  # regression inputs: one number each
     backbone = arguments.backbone or ("mlp" if regression else "conv4")
@@ -203,17 +194,15 @@ def _finite_or_null(value):
     return value
 
 
-SHIFTED_VIEW_METHODS = ("protonet", "matching", "knn")  # the learners that compare embeddings of support and query
-
-
 def _evaluate(arguments) -> int:
-    from fewshot_lab.data import load_dataset
-    from fewshot_lab.evaluation import evaluate
+    from fewshot_lab.data import load_saved_dataset
+    from fewshot_lab.evaluation import accuracy_by_presentation, evaluate
+    from fewshot_lab.methods import METHODS
     from fewshot_lab.saved import load
 
     saved = load(arguments.run, checkpoint=arguments.checkpoint, device=arguments.device)
     if arguments.inner_steps is not None:
-        if not hasattr(saved.learner, "test_inner_steps"):
+        if not saved.learner.takes_test_inner_steps:
             raise ValueError(f"--inner-steps applies to the MAML family, not to a {saved.learner.method} learner")
         if arguments.inner_steps < 0:
             raise ValueError(f"--inner-steps must be 0 or more, got {arguments.inner_steps}")
@@ -221,17 +210,14 @@ def _evaluate(arguments) -> int:
     if arguments.shifted_views is not None:
         from fewshot_lab.backbones import ShiftedViews
 
-        if saved.learner.method not in SHIFTED_VIEW_METHODS:
+        if not saved.learner.compares_embeddings:
+            metric = ", ".join(name for name, learner in METHODS.items() if learner.compares_embeddings)
             raise ValueError(
-                f"--shifted-views averages the embedding of a metric learner "
-                f"({', '.join(SHIFTED_VIEW_METHODS)}), not of a {saved.learner.method} learner"
+                f"--shifted-views averages the embedding of a metric learner ({metric}), "
+                f"not of a {saved.learner.method} learner"
             )
         saved.learner.embedding = ShiftedViews(saved.learner.embedding, arguments.shifted_views)
-    name = arguments.dataset or saved.dataset["name"]
-    options = {}
-    if "preprocessing" in saved.dataset and name == saved.dataset["name"]:
-        options["image_size"] = saved.dataset["preprocessing"]["image_size"]
-    dataset = load_dataset(name, **options)
+    dataset = load_saved_dataset(saved.dataset, arguments.dataset)
     result = evaluate(
         saved.learner,
         dataset,
@@ -249,9 +235,14 @@ def _evaluate(arguments) -> int:
             f"tasks: its outputs are not finite numbers (a run that diverged?)"
         )
     by_presentation = None
-    if hasattr(saved.learner, "accuracy_by_presentation"):  # sequence learners: Santoro et al.'s table
-        by_presentation = saved.learner.accuracy_by_presentation(
-            dataset, ways=arguments.ways, episodes=arguments.episodes, split=arguments.split, seed=arguments.seed
+    if saved.learner.reads_sequences:  # Santoro et al.'s table
+        by_presentation = accuracy_by_presentation(
+            saved.learner,
+            dataset,
+            ways=arguments.ways,
+            episodes=arguments.episodes,
+            split=arguments.split,
+            seed=arguments.seed,
         )
     if arguments.json:
         extra = {"by_presentation": by_presentation.to_dict()} if by_presentation is not None else {}
@@ -271,7 +262,8 @@ def _evaluate(arguments) -> int:
 
 
 def _compare(arguments) -> int:
-    from fewshot_lab.compare import compare, merge_comparisons, read_comparison, write_comparison
+    from fewshot_lab.compare.scoring import compare
+    from fewshot_lab.compare.table import merge_comparisons, read_comparison, write_comparison
     from fewshot_lab.plots_compare import save_accuracy_against_training_time
 
     if arguments.from_results and arguments.runs:

@@ -25,11 +25,12 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from fewshot_lab.backbones import PRECISIONS, Backbone
+from fewshot_lab.backbones import PRECISIONS, Backbone, default_device
 from fewshot_lab.checkpoints import RUN_FILES, clear_run, load_checkpoint, refuse_taken_folder, save_checkpoint
 from fewshot_lab.data import make_sampler
 from fewshot_lab.data.augment import Augmentation
 from fewshot_lab.data.tasks import check_seed
+from fewshot_lab.evaluation import validation_score
 from fewshot_lab.paths import remove_stale_temporaries
 
 SCHEDULES = ("constant", "cosine")
@@ -163,8 +164,9 @@ def meta_train(
 ) -> History:
     """Meta-train `learner` on the train split of `dataset`; returns the History and leaves the best weights loaded.
 
-    Validation scores learner.validation_score on the val split with `val_ways` ways (default: `ways`) and the
-    same shots and queries: the learner protocol, or for sequence learners (MANN, LSTM) accuracy by presentation.
+    Validation scores the learner by fewshot_lab.evaluation.validation_score on the val split with `val_ways` ways
+    (default: `ways`) and the same shots and queries: the learner protocol, or for sequence learners (MANN, LSTM)
+    accuracy by presentation.
     `augment` (fewshot_lab.data.augment.Augmentation) enlarges the training data only.
     final: train on the train and val classes together (dataset.train_with_val()) with no validation, keeping the
     last weights: the final run of a recipe whose settings were chosen on val. Then val_* are not used.
@@ -214,7 +216,7 @@ def meta_train(
         )  # refuse impossible validation now
     if out is not None:
         learner.config()  # refuse, before training, a learner that cannot be saved
-    device = torch.device(device) if device is not None else default_device()
+    device = default_device(device)
     learner.to(device)
     torch.manual_seed(seed)
     stream = learner.training_stream(
@@ -282,10 +284,6 @@ def training_data(dataset, augment: Augmentation | None = None, final: bool = Fa
             )
         dataset = dataset.train_with_val()
     return augment.training_dataset(dataset) if augment is not None else dataset
-
-
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 class _Run:
@@ -359,7 +357,8 @@ class _Run:
 
     def validate(self, step: int):
         plan, history = self.plan, self.history
-        result = self.learner.validation_score(
+        result = validation_score(
+            self.learner,
             self.dataset,
             ways=plan.val_ways or plan.ways,
             shots=plan.shots,

@@ -1,12 +1,15 @@
-"""The evaluation protocol every method and notebook reports through.
+"""The evaluation protocols every method and notebook reports through.
 
-A learner is scored on a fixed, seeded set of tasks from one meta-split (the test split by default):
-mean accuracy over 600 tasks (mean squared error for regression) with a 95% confidence interval,
-1.96 * std / sqrt(tasks), as the papers report it (../shared/docs/REFERENCES.md).
+A learner (fewshot_lab.learner) is scored on a fixed, seeded set of tasks from one meta-split (the test split by
+default): mean accuracy over 600 tasks (mean squared error for regression) with a 95% confidence interval,
+1.96 * std / sqrt(tasks), as the papers report it (../shared/docs/REFERENCES.md). Sequence learners (MANN, LSTM)
+are also scored as Santoro et al. report them, by presentation (accuracy_by_presentation). This module owns
+how a learner is scored: evaluation mode, autograd during adaptation, accuracy.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -15,7 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from fewshot_lab.data import make_sampler
-from fewshot_lab.learner import evaluation_mode, task_scores
+from fewshot_lab.data.sequences import EpisodeSequences, presentations
 
 
 @dataclass
@@ -69,6 +72,34 @@ def check_protocol(episodes: int, queries: int):
         raise ValueError(f"queries must be at least 1: a task is scored on its queries, got {queries!r}")
 
 
+def accuracy(scores: torch.Tensor, labels: torch.Tensor) -> float:
+    """The fraction of predictions (the highest of scores [..., classes]) equal to labels [...]; nan for regression
+    (float targets)."""
+    if labels.is_floating_point():
+        return math.nan
+    return (scores.argmax(dim=-1) == labels).float().mean().item()
+
+
+@contextlib.contextmanager
+def evaluation_mode(module):
+    """Run the block with `module` in eval mode (batch norm uses its running statistics and changes
+    nothing), then give it back its own mode; yields the device its parameters live on."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield next((parameter.device for parameter in module.parameters()), torch.device("cpu"))
+    finally:
+        if was_training:
+            module.train()
+
+
+def task_scores(learner, support_x: torch.Tensor, support_y: torch.Tensor, query_x: torch.Tensor) -> torch.Tensor:
+    """Scores of a query set after adapting to a support set, [queries, ways] (autograd only where adapt needs it,
+    and the scores detached)."""
+    with torch.set_grad_enabled(learner.adapts_with_gradients):
+        return learner.adapt(support_x, support_y)(query_x).detach()
+
+
 def evaluate(
     learner,
     dataset,
@@ -105,11 +136,11 @@ def evaluate(
             tqdm(sampler.take(episodes), total=episodes, disable=not progress, desc=f"evaluating on {split} tasks")
         ):
             task = task.to(device)
-            scores = task_scores(learner, task).detach()
+            scores = task_scores(learner, task.support_x, task.support_y, task.query_x)
             if regression:
                 values[index] = torch.mean((scores - task.query_y) ** 2).item()
             else:
-                values[index] = (scores.argmax(dim=-1) == task.query_y).float().mean().item()
+                values[index] = accuracy(scores, task.query_y)
     return Evaluation(
         "mse" if regression else "accuracy",
         float(values.mean()),
@@ -123,4 +154,175 @@ def evaluate(
         episodes=episodes,
         seed=seed,
         within_alphabet=within_alphabet,
+    )
+
+
+def validation_score(learner, dataset, *, ways: int, shots: int, queries: int, episodes: int, seed: int) -> Evaluation:
+    """What meta-training keeps the best weights by (higher accuracy or lower mean squared error is better): the
+    learner protocol on `episodes` seeded tasks of the val split, or, for a learner that reads sequences, Santoro et
+    al.'s protocol, the one those networks are built for and reported in: the mean accuracy over the 2nd to the last
+    presentation of each class (the 1st can only be guessed) in `episodes` seeded val sequences of `ways` classes x
+    learner.instances drawings, where shots and queries are not used. (Scoring a sequence learner by the learner
+    protocol instead, 5-way 1-shot tasks read as a support sequence, chose an early checkpoint that was 5 points
+    worse at the 2nd presentation on 1000 val episodes.)"""
+    if not learner.reads_sequences:
+        return evaluate(
+            learner, dataset, ways=ways, shots=shots, queries=queries, episodes=episodes, split="val", seed=seed
+        )
+    instances = learner.instances
+    result = accuracy_by_presentation(
+        learner, dataset, ways=ways, instances=instances, episodes=episodes, split="val", seed=seed
+    )
+    values = result.values[:, 1:].mean(axis=1) if instances > 1 else result.values.mean(axis=1)
+    return Evaluation(
+        "accuracy",
+        float(values.mean()),
+        confidence_interval(values),
+        values,
+        dataset=result.dataset,
+        split="val",
+        ways=ways,
+        shots=1,
+        queries=instances - 1,
+        episodes=episodes,
+        seed=seed,
+    )
+
+
+# ---- by presentation: the protocol of memory-augmented networks (Santoro et al. 2016) ------------------------
+
+
+@dataclass
+class PresentationAccuracy:
+    """Accuracy by instance presentation (Santoro et al.'s table): column k is the accuracy on the k-th drawing
+    of each class in an episode, over `episodes` seeded episodes."""
+
+    values: np.ndarray = field(repr=False)  # [episodes, instances], one value per episode and presentation
+    dataset: str = ""
+    split: str = "test"
+    ways: int = 5
+    instances: int = 10
+    episodes: int = 100
+    seed: int | None = 0
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.values.mean(axis=0)  # [instances]
+
+    @property
+    def ci95(self) -> np.ndarray:
+        return np.array([confidence_interval(column) for column in self.values.T])  # [instances]
+
+    @property
+    def protocol(self) -> str:
+        return (
+            f"{self.ways} classes x {self.instances} instances, {self.episodes} {self.split} episodes of "
+            f"{self.dataset}, seed {self.seed}"
+        )
+
+    def table(self) -> str:
+        """A header of presentation numbers and one row of accuracies in %, as in the paper."""
+        header = " ".join(f"{_ordinal(k + 1):>6}" for k in range(self.instances))
+        row = " ".join(f"{100 * value:6.1f}" for value in self.mean)
+        return f"{header}\n{row}"
+
+    def __str__(self) -> str:
+        margin = 100 * float(np.nanmax(self.ci95)) if self.episodes > 1 else float("nan")
+        return f"accuracy by presentation (%), {self.protocol}; 95% CI at most ±{margin:.1f}\n{self.table()}"
+
+    def to_dict(self) -> dict:
+        return {
+            "metric": "accuracy by presentation",
+            "mean": self.mean.tolist(),
+            "ci95": self.ci95.tolist(),
+            "values": self.values.tolist(),
+            "dataset": self.dataset,
+            "split": self.split,
+            "ways": self.ways,
+            "instances": self.instances,
+            "episodes": self.episodes,
+            "seed": self.seed,
+        }
+
+
+def _ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def accuracy_by_presentation(
+    learner,
+    dataset,
+    ways: int | None = None,
+    instances: int = 10,
+    episodes: int = 100,
+    split: str = "test",
+    seed: int | None = 0,
+    batch: int = 50,
+) -> PresentationAccuracy:
+    """Accuracy of a sequence learner (MANN, LSTM) on the 1st, 2nd, ... drawing of each class over `episodes` seeded
+    sequence episodes of `split` (the same seed gives every learner the same episodes); `ways` defaults to the
+    learner's label slots."""
+    learner.check_ways(ways or learner.ways)
+
+    def correct(chunk, ways):
+        scores = learner.unroll(chunk.images, chunk.labels)[0][..., :ways]
+        return (scores.argmax(-1) == chunk.labels).double()  # [episodes, steps]
+
+    return _by_presentation(correct, learner, dataset, ways, instances, episodes, split, seed, batch)
+
+
+def recall_bound_by_presentation(
+    learner,
+    dataset,
+    ways: int | None = None,
+    instances: int = 10,
+    episodes: int = 100,
+    split: str = "test",
+    seed: int | None = 0,
+    batch: int = 50,
+) -> PresentationAccuracy:
+    """What a perfect memory of a sequence learner's code e(x) would score on the same episodes as
+    accuracy_by_presentation: each drawing is given the label of the most cosine-similar image shown before it
+    in the episode (every earlier image's label has been shown by then), and a class's 1st drawing, which
+    nothing can recall, the best guess, one of the labels not shown yet (expected accuracy 1 / their number).
+    The gap between this and the learner's accuracy is what the learner fails to store or retrieve. It is the
+    nearest-neighbour rule, not a ceiling: comparing a drawing with everything shown of a class can do better.
+    It reads the code alone, so `ways` may exceed the learner's label slots."""
+
+    def correct(chunk, ways):
+        codes = torch.nn.functional.normalize(learner.encode(chunk.images), dim=-1)  # [episodes, steps, features]
+        similarity = codes @ codes.transpose(1, 2)  # [episodes, steps, steps]
+        steps = similarity.shape[-1]
+        earlier = torch.ones(steps, steps, dtype=torch.bool, device=similarity.device).tril(-1)  # j < t
+        nearest = similarity.masked_fill(~earlier, -math.inf).argmax(-1)  # [episodes, steps]
+        recalled = (chunk.labels.gather(1, nearest) == chunk.labels).double()
+        first = presentations(chunk.labels) == 1
+        labels_shown = first.long().cumsum(1) - first.long()  # distinct labels before step t
+        return torch.where(first, 1.0 / (ways - labels_shown).double(), recalled)
+
+    return _by_presentation(correct, learner, dataset, ways, instances, episodes, split, seed, batch)
+
+
+def _by_presentation(correct, learner, dataset, ways, instances, episodes, split, seed, batch) -> PresentationAccuracy:
+    """Mean of correct(chunk, ways) [episodes, steps] over each class's k-th drawing, for seeded episodes."""
+    ways = ways or learner.ways
+    if not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+    sequences = EpisodeSequences(dataset, split, ways=ways, instances=instances, seed=seed)
+    values = []
+    with evaluation_mode(learner) as device, torch.no_grad():
+        for start in range(0, episodes, batch):
+            chunk = sequences.sample_batch(min(batch, episodes - start)).to(device)
+            number = presentations(chunk.labels) - 1  # [episodes, steps], 0-based
+            totals = torch.zeros(len(chunk.labels), instances, dtype=torch.float64, device=number.device)
+            values.append((totals.scatter_add_(1, number, correct(chunk, ways)) / ways).cpu())
+    return PresentationAccuracy(
+        torch.cat(values).numpy(),
+        dataset=getattr(dataset, "name", ""),
+        split=split,
+        ways=ways,
+        instances=instances,
+        episodes=episodes,
+        seed=seed,
     )

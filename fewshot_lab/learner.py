@@ -1,32 +1,52 @@
 """The one protocol every method follows (easyfsl's two steps, kept functional).
 
-    task_model = learner.adapt(support_x, support_y)   # learn from the support set of one task
-    scores = task_model(query_x)                        # [queries, ways] class scores (or [queries, 1] for regression)
-    loss = learner.meta_loss(task)                      # what meta-training minimises on one task
+What a learner provides:
 
-adapt returns a new callable instead of changing the learner, so tasks cannot leak into one another
-and a meta-training loop can differentiate through adaptation (as MAML needs). Every family fits:
-a metric learner's adapt embeds the support set; a memory network's adapt reads the support set as a
-sequence into its memory; a learned optimizer's or MAML's adapt takes steps on the support loss.
+    task_model = learner.adapt(support_x, support_y)   # learn one task from its support set
+    scores = task_model(query_x)                        # [queries, ways] class scores (or [queries, 1] for regression)
+    loss, accuracy = learner.training_loss(batch)       # what the engine minimises on one batch of its stream
+
+adapt returns a new callable instead of changing the learner, so tasks cannot leak into one another and
+meta-training can differentiate through adaptation (as MAML needs). Every family fits: a metric learner's
+adapt embeds the support set; a memory network's adapt reads the support set as a sequence into its memory;
+a learned optimizer's or MAML's adapt takes steps on the support loss. By default meta-training is episodic:
+training_stream gives meta-batches of tasks and training_loss is the mean query loss after adapt (query_loss);
+a learner trained otherwise (a classifier pretrained over all classes, a network trained on sequences) replaces
+both.
+
+What the others own: the engine (fewshot_lab.engine) owns the optimiser, the steps, validation and checkpoints;
+evaluation (fewshot_lab.evaluation) owns scoring, accuracy and evaluation mode.
+
+What a learner class declares (class attributes, read by the command line and by evaluation):
+- method: the name the command line, checkpoints and fewshot_lab.load know it by;
+- adapts_with_gradients: adapt takes gradient steps, so evaluation keeps autograd on for it;
+- sized_by_ways: its model is built for one number of ways (it takes `ways`);
+- pretrains_on_classes: it is pretrained by classification over the meta-train classes (it takes
+  `train_classes`);
+- compares_embeddings: it classifies by comparing embeddings of support and query (test-time shifted views
+  apply to it);
+- takes_test_inner_steps: its inner loop may take another number of steps at test time (`test_inner_steps`);
+- reads_sequences: it is trained, validated and reported on sequence episodes, by presentation (Santoro et al.).
 """
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 from torch import nn
 
+from fewshot_lab.evaluation import accuracy
+
 
 class Learner(nn.Module):
-    """Base class for few-shot learners: subclasses implement adapt().
+    """Base class for few-shot learners: subclasses implement adapt()."""
 
-    adapts_with_gradients: True for learners whose adapt() takes gradient steps (fine-tuning, MAML,
-    learned optimizers); evaluation then keeps autograd on, and turns it off for all others.
-    """
-
+    method = "learner"
     adapts_with_gradients = False
-    method = "learner"  # the name the CLI, checkpoints and fewshot_lab.load know it by
+    sized_by_ways = False
+    pretrains_on_classes = False
+    compares_embeddings = False
+    takes_test_inner_steps = False
+    reads_sequences = False
 
     saved_config: dict | None = None  # set by fewshot_lab.methods.build_learner
 
@@ -39,6 +59,10 @@ class Learner(nn.Module):
             )
         return dict(self.saved_config)
 
+    def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor):
+        """Return a model of the task: a callable mapping query_x to scores."""
+        raise NotImplementedError
+
     def training_stream(self, dataset, ways: int, shots: int, queries: int, meta_batch: int, seed: int):
         """What meta-training draws from: meta-batches of episodes from the train split (episodic training)."""
         from fewshot_lab.data import make_sampler
@@ -50,62 +74,18 @@ class Learner(nn.Module):
 
     def training_loss(self, batch) -> tuple[torch.Tensor, float]:
         """The mean query loss over a meta-batch of tasks, and the query accuracy (nan for regression)."""
-        losses, correct, total = [], 0, 0
-        for index in range(len(batch.support_y)):  # tasks in the meta-batch
-            task = batch.select(index)
-            loss, scores = self.episode(task)
-            losses.append(loss)
-            if not task.query_y.is_floating_point():
-                correct += (scores.argmax(-1) == task.query_y).sum().item()
-                total += task.query_y.numel()
-        return torch.stack(losses).mean(), (correct / total if total else float("nan"))
+        losses, scores = zip(*(self.query_loss(batch.select(index)) for index in range(len(batch.support_y))))
+        return torch.stack(losses).mean(), accuracy(torch.stack(scores), batch.query_y)
 
-    def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor):
-        """Return a model of the task: a callable mapping query_x to scores."""
-        raise NotImplementedError
-
-    def meta_loss(self, task) -> torch.Tensor:
-        """The query loss after adapting to the support set: episodic meta-training minimises its mean over tasks."""
-        return self.episode(task)[0]
-
-    def episode(self, task) -> tuple[torch.Tensor, torch.Tensor]:
-        """(query loss, query scores) of one task: cross-entropy for classification, mean squared error for
-        regression (float targets). The training engine calls this, so one forward pass gives both."""
+    def query_loss(self, task) -> tuple[torch.Tensor, torch.Tensor]:
+        """The query loss of one task after adapting to its support set, and the query scores: cross-entropy for
+        classification, mean squared error for regression (float targets)."""
         scores = self.adapt(task.support_x, task.support_y)(task.query_x)
-        if task.query_y.is_floating_point():
-            return nn.functional.mse_loss(scores, task.query_y), scores
-        return nn.functional.cross_entropy(scores, task.query_y), scores
-
-    def validation_score(self, dataset, *, ways: int, shots: int, queries: int, episodes: int, seed: int):
-        """What meta-training keeps the best weights by (an Evaluation; higher accuracy or lower mean squared error
-        is better): by default the learner protocol on `episodes` seeded tasks of the val split."""
-        from fewshot_lab.evaluation import evaluate
-
-        return evaluate(
-            self, dataset, ways=ways, shots=shots, queries=queries, episodes=episodes, split="val", seed=seed
-        )
-
-    def predict(self, support_x: torch.Tensor, support_y: torch.Tensor, query_x: torch.Tensor) -> torch.Tensor:
-        """The predicted label of each query image."""
-        with torch.set_grad_enabled(self.adapts_with_gradients):
-            return self.adapt(support_x, support_y)(query_x).argmax(dim=-1)
+        return task_loss(scores, task.query_y), scores
 
 
-@contextlib.contextmanager
-def evaluation_mode(module):
-    """Run the block with `module` in eval mode (batch norm uses its running statistics and changes
-    nothing), then give it back its own mode; yields the device its parameters live on."""
-    was_training = getattr(module, "training", False)
-    if hasattr(module, "eval"):
-        module.eval()
-    try:
-        yield next((parameter.device for parameter in getattr(module, "parameters", list)()), torch.device("cpu"))
-    finally:
-        if was_training:
-            module.train()
-
-
-def task_scores(learner, task) -> torch.Tensor:
-    """Scores of a task's query set after adapting to its support set (autograd only where adapt needs it)."""
-    with torch.set_grad_enabled(getattr(learner, "adapts_with_gradients", False)):
-        return learner.adapt(task.support_x, task.support_y)(task.query_x)
+def task_loss(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy for class labels, mean squared error for regression (float targets)."""
+    if targets.is_floating_point():
+        return nn.functional.mse_loss(scores, targets)
+    return nn.functional.cross_entropy(scores, targets)

@@ -17,7 +17,7 @@ import torch
 from matplotlib import font_manager, ft2font
 
 from fewshot_lab.data.dataset import FewShotDataset
-from fewshot_lab.learner import evaluation_mode, task_scores
+from fewshot_lab.evaluation import evaluation_mode, task_scores
 
 
 def _show(ax, image: torch.Tensor, title: str | None = None, colour: str = "black"):
@@ -576,7 +576,7 @@ def adaptation_time(
         for task in make_sampler(dataset, split, ways=ways, shots=shots, queries=queries, seed=seed).take(tasks):
             task = task.to(device)
             started = time.perf_counter()
-            task_scores(learner, task)
+            task_scores(learner, task.support_x, task.support_y, task.query_x)
             runs.append(time.perf_counter() - started)
     return float(np.median(runs))
 

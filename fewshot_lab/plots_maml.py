@@ -3,14 +3,12 @@ shared initial point in parameter space, and error against the number of adaptat
 
 from __future__ import annotations
 
-import io
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from fewshot_lab.evaluation import evaluate
-from fewshot_lab.learner import evaluation_mode
+from fewshot_lab.evaluation import evaluate, evaluation_mode
+from fewshot_lab.widgets import figure_png
 
 
 def _line(learner, task, steps: int, x: torch.Tensor) -> np.ndarray:
@@ -144,10 +142,7 @@ class SinusoidExplorer:
 
     def draw(self):
         figure = plot_sinusoid_adaptation(self.learners, self.family, self.task(), steps=(0, self.steps.value))
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=80)
-        plt.close(figure)
-        self.picture.value = buffer.getvalue()
+        self.picture.value = figure_png(figure)
 
     def _ipython_display_(self):
         from IPython.display import display

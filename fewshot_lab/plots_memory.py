@@ -11,7 +11,6 @@ EpisodeStepper(mann, dataset)             # a slider over the steps of an episod
 from __future__ import annotations
 
 import html
-import io
 from dataclasses import dataclass
 
 import ipywidgets as widgets
@@ -22,7 +21,8 @@ from IPython.display import display
 from matplotlib.ticker import FuncFormatter
 
 from fewshot_lab.data.sequences import EpisodeSequences, SequenceEpisode, presentations
-from fewshot_lab.learner import evaluation_mode
+from fewshot_lab.evaluation import evaluation_mode
+from fewshot_lab.widgets import figure_png
 
 # Santoro et al. 2016, 5 classes, accuracy % at the 1st, 2nd, 3rd, 4th, 5th and 10th presentation (REFERENCES.md)
 PAPER_5_WAY = {
@@ -233,10 +233,7 @@ class EpisodeStepper:
             f"of this class"
         )
         figure = self.figure(step)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=80)
-        plt.close(figure)
-        self.picture.value = buffer.getvalue()
+        self.picture.value = figure_png(figure)
 
     def figure(self, step: int):
         """The image at `step`, and the write weights, read weights and memory rows up to it."""

@@ -15,9 +15,10 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from fewshot_lab.backbones import default_device
 from fewshot_lab.checkpoints import read_checkpoint, read_run
 from fewshot_lab.data.images import Preprocessing
-from fewshot_lab.engine import default_device
+from fewshot_lab.evaluation import task_scores
 from fewshot_lab.methods import build_learner
 
 
@@ -28,7 +29,7 @@ def load(run, checkpoint: str = "best", device=None) -> SavedLearner:
     payload = read_run(path, checkpoint)[0] if path.is_dir() else read_checkpoint(path)
     learner = build_learner(payload["method"], **payload["config"])
     learner.load_state_dict(payload["weights"])
-    learner.to(torch.device(device) if device is not None else default_device()).eval()
+    learner.to(default_device(device)).eval()
     return SavedLearner(learner, payload["dataset"], payload.get("training"))
 
 
@@ -91,9 +92,7 @@ class SavedLearner:
         support_x = self.images(support, "support").to(device)  # [support, C, H, W]
         query_x = self.images(query, "query").to(device)  # [queries, C, H, W]
         support_y = torch.tensor([index_of[label] for label in support_labels], device=device)
-        with torch.set_grad_enabled(self.learner.adapts_with_gradients):
-            scores = self.learner.adapt(support_x, support_y)(query_x).detach()
-        return scores, classes
+        return task_scores(self.learner, support_x, support_y, query_x), classes
 
     def images(self, pictures, role: str) -> torch.Tensor:
         """Paths, PIL images or tensors, as one float tensor [count, C, H, W] the learner can take."""

@@ -16,6 +16,14 @@ from fewshot_lab.evaluation import evaluate
 from fewshot_lab.plots import show_task
 
 
+def figure_png(figure, dpi: int = 80) -> bytes:
+    """A matplotlib figure as PNG bytes for an ipywidgets.Image, the figure closed (no output message to capture)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
 def image_datasets() -> list[str]:
     """The named image datasets that can be shown now without a download: glyphs, and any cached Omniglot."""
     return [row["name"] for row in list_datasets() if row["name"] == "glyphs" or row["cached"] is True]
@@ -79,10 +87,7 @@ class TaskExplorer:
             self.picture.layout.display = "none"
             return
         figure = show_task(self.sampler.sample(), self._loaded[self.dataset.value], max_queries=self.queries.value)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=80)
-        plt.close(figure)
-        self.picture.value = buffer.getvalue()
+        self.picture.value = figure_png(figure)
         self.picture.layout.display = None
 
     def _ipython_display_(self):

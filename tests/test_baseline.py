@@ -7,13 +7,14 @@ import pytest
 import torch
 
 from fewshot_lab.checkpoints import load_checkpoint, read_checkpoint
+from fewshot_lab.data.classification import ClassBatches
 from fewshot_lab.data.dataset import ClassInfo, FewShotDataset
 from fewshot_lab.data.images import Preprocessing
 from fewshot_lab.data.tasks import TaskSampler
 from fewshot_lab.engine import meta_train
 from fewshot_lab.evaluation import evaluate
 from fewshot_lab.methods import build_learner
-from fewshot_lab.methods.baseline import ClassBatches, FineTuner, forgetting
+from fewshot_lab.methods.baseline import FineTuner, forgetting
 from fewshot_lab.methods.nearest import NearestNeighbour
 from tests.test_engine import InterruptAt
 from tests.test_evaluation import pattern_dataset

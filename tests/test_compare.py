@@ -6,7 +6,9 @@ import matplotlib.pyplot as plt
 import pytest
 
 from fewshot_lab.cli import main
-from fewshot_lab.compare import TimedLearner, compare, markdown_table, read_comparison
+from fewshot_lab.compare.measurement import TimedLearner
+from fewshot_lab.compare.scoring import compare
+from fewshot_lab.compare.table import markdown_table, read_comparison
 from fewshot_lab.evaluation import evaluate
 from fewshot_lab.plots_compare import plot_accuracy_against_training_time
 from fewshot_lab.saved import load

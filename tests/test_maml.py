@@ -11,9 +11,12 @@ from fewshot_lab.cli import main
 from fewshot_lab.data import load_dataset
 from fewshot_lab.data.tasks import Task, TaskSampler
 from fewshot_lab.engine import meta_train
-from fewshot_lab.evaluation import evaluate
+from fewshot_lab.evaluation import evaluate, task_scores
+from fewshot_lab.learner import task_loss
 from fewshot_lab.methods import build_learner
-from fewshot_lab.methods.maml import ANIL, MAML, FirstOrderMAML, MetaSGD, Reptile
+from fewshot_lab.methods.anil import ANIL
+from fewshot_lab.methods.maml import MAML, FirstOrderMAML, MetaSGD
+from fewshot_lab.methods.reptile import Reptile
 from fewshot_lab.saved import load
 from tests.test_evaluation import pattern_dataset
 
@@ -129,7 +132,7 @@ def test_first_order_is_second_order_without_the_second_order_term():
         name: weight.detach().requires_grad_()
         for name, weight in first.inner_loop(task.support_x, task.support_y).items()
     }
-    query_loss = first.loss(first.forward_with(adapted, task.query_x), task.query_y)
+    query_loss = task_loss(first.functional(adapted, task.query_x), task.query_y)
     expected = torch.cat([g.flatten() for g in torch.autograd.grad(query_loss, list(adapted.values()))])
     assert torch.allclose(meta_gradient(first, batch), expected, atol=1e-12)  # grad at theta' applied to theta
     second = meta_gradient(small_learner(MAML, inner_steps=3), batch)
@@ -184,7 +187,7 @@ def test_adapting_changes_neither_weights_nor_batch_norm_statistics():
     task = TaskSampler(pattern_dataset(classes=12), "train", ways=5, shots=1, queries=2, seed=0).sample()
     before = learner.adapt(task.support_x, task.support_y)(task.query_x)
     with torch.no_grad():
-        learner.predict(task.support_x, task.support_y, task.query_x)  # works even where autograd is off
+        task_scores(learner, task.support_x, task.support_y, task.query_x)  # works even where autograd is off
     assert all(torch.equal(value, learner.state_dict()[name]) for name, value in state.items())
     assert torch.equal(before, learner.adapt(task.support_x, task.support_y)(task.query_x))
 

@@ -8,11 +8,13 @@ import pytest
 import torch
 
 from fewshot_lab.cli import main
-from fewshot_lab.data.sequences import EpisodeSequences, immediate_repeats, presentations
+from fewshot_lab.data.sequences import EpisodeSequences, presentations
 from fewshot_lab.data.tasks import TaskSampler
+from fewshot_lab.evaluation import accuracy_by_presentation, recall_bound_by_presentation, validation_score
 from fewshot_lab.methods import build_learner
-from fewshot_lab.methods.mann import LSTMBaseline, MemoryAugmentedNetwork
+from fewshot_lab.methods.mann import SHIPPED_VARIANT, MemoryAugmentedNetwork
 from fewshot_lab.methods.memory import LRUAMemory, MemoryState, content_weights, least_used
+from fewshot_lab.methods.sequence import LSTMBaseline
 from tests.test_evaluation import pattern_dataset
 
 LEARNERS = {"mann": MemoryAugmentedNetwork, "lstm": LSTMBaseline}
@@ -109,24 +111,6 @@ def test_heads_look_where_the_key_matched_before_this_steps_write():
     after = memory_module(state, key, torch.tensor([[50.0]]), write_gates=torch.zeros(1, 1))
     assert torch.equal(after.memory[0, 0], key[0, 0]) and after.read_weights.argmax() == 1
     assert torch.allclose(after.reads, after.read_weights @ after.memory)  # the rows are read after the write
-
-
-def test_with_address_after_write_heads_find_what_this_step_wrote():
-    memory = torch.tensor([[[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])
-    state = hand_made_state([0.0, 1.0, 1.0, 1.0], memory=memory, heads=1)
-    key = torch.tensor([[[0.6, 0.0, 0.8]]])  # in M_{t-1} closest to rows 0 and 3; row 1 is further
-    add = torch.tensor([[[0.6, 0.0, 0.8]]])  # written to slot 0, the least used, after it is cleared
-    before = LRUAMemory(slots=4, width=3, heads=1)(state, key, torch.tensor([[50.0]]), torch.zeros(1, 1), add)
-    after = LRUAMemory(slots=4, width=3, heads=1, address_after_write=True)(
-        state, key, torch.tensor([[50.0]]), torch.zeros(1, 1), add
-    )
-    torch.testing.assert_close(after.memory, before.memory)  # the write is the same
-    assert before.read_weights[0, 0, 0] < 0.6 and before.read_weights[0, 0, 3] > 0.4  # rows 0 and 3 tie in M_{t-1}
-    assert after.read_weights[0, 0].argmax() == 0 and after.read_weights[0, 0, 0] > 0.99  # the row just written
-    torch.testing.assert_close(after.reads, after.read_weights @ after.memory)
-    learner = build_learner("mann", encoder="pixels", add_vectors=True, address_after_write=True)
-    assert learner.memory.address_after_write and learner.config()["address_after_write"] is True
-    assert not build_learner("mann", encoder="pixels").memory.address_after_write
 
 
 def test_with_last_gates_a_head_adds_to_last_steps_fresh_slot_and_the_next_read_finds_it():
@@ -259,52 +243,6 @@ def test_training_loss_gradients_reach_every_parameter(method, encoder):
         assert "interface.weight" in names  # the memory's keys, strengths and write gates
 
 
-def test_immediate_repeats_are_second_drawings_right_after_the_first():
-    labels = torch.tensor(
-        [
-            [0, 0, 1, 2, 2, 1, 0, 1, 2],  # 0 and 2 repeat at once; 1's 2nd comes 3 steps later
-            [1, 1, 1, 0, 2, 0, 2, 2, 0],
-        ]
-    )  # a 3rd drawing right after the 2nd is not one
-    expected = torch.tensor([[0, 1, 0, 0, 1, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0, 0, 0, 0]], dtype=torch.bool)
-    assert torch.equal(immediate_repeats(labels), expected)
-    assert torch.equal(immediate_repeats(labels[1]), expected[1])  # one episode, no batch dimension
-
-
-@pytest.mark.parametrize("method", LEARNERS)
-def test_repeat_weight_counts_immediate_repeats_that_many_times_in_the_loss(method):
-    batch = small(method).training_stream(pattern_dataset(), ways=5, shots=1, queries=1, meta_batch=4, seed=0).sample()
-    repeats = immediate_repeats(batch.labels).flatten()
-    assert 0 < repeats.sum() < repeats.numel()  # the batch has both kinds of step
-    plain, weighted = small(method), small(method, repeat_weight=10)
-    plain_loss, weighted_loss = plain.training_loss(batch)[0], weighted.training_loss(batch)[0]
-    scores = plain.unroll(batch.images, batch.labels)[0].flatten(0, 1)
-    losses = torch.nn.functional.cross_entropy(scores, batch.labels.flatten(), reduction="none")
-    assert torch.allclose(plain_loss, losses.mean())
-    expected = (losses.sum() + 9 * losses[repeats].sum()) / (repeats.numel() + 9 * repeats.sum())
-    assert torch.allclose(weighted_loss, expected)
-    assert not torch.allclose(weighted_loss, plain_loss)
-    # the weighted loss's gradient is the plain one plus the extra weight on the repeats, by the same weights
-    plain_loss.backward()
-    weighted_loss.backward()
-    repeats_only = small(method)
-    scores = repeats_only.unroll(batch.images, batch.labels)[0].flatten(0, 1)
-    torch.nn.functional.cross_entropy(scores[repeats], batch.labels.flatten()[repeats], reduction="sum").backward()
-    total = repeats.numel() + 9 * repeats.sum()
-    for (name, mixed), unweighted, extra in zip(
-        weighted.named_parameters(), plain.parameters(), repeats_only.parameters()
-    ):
-        assert torch.allclose(mixed.grad, (repeats.numel() * unweighted.grad + 9 * extra.grad) / total, atol=1e-6), name
-
-
-def test_repeat_weight_must_be_a_positive_number():
-    for bad in (0, -1.0, math.inf, math.nan, True, "10"):
-        with pytest.raises(ValueError, match=r"repeat_weight .* must be a positive number"):
-            MemoryAugmentedNetwork(repeat_weight=bad)
-        with pytest.raises(ValueError, match="repeat_weight"):
-            LSTMBaseline(repeat_weight=bad)
-
-
 @pytest.mark.parametrize("method", LEARNERS)
 def test_seeded_training_is_deterministic(method):
     weights = []
@@ -325,8 +263,8 @@ def test_seeded_training_is_deterministic(method):
 @pytest.mark.parametrize("ways, instances", [(2, 1), (3, 7), (5, 30)])
 def test_sequences_of_other_lengths_than_training(method, ways, instances):
     learner = small(method).eval()
-    result = learner.accuracy_by_presentation(
-        pattern_dataset(per_class=30), ways=ways, instances=instances, episodes=4, split="train", batch=3
+    result = accuracy_by_presentation(
+        learner, pattern_dataset(per_class=30), ways=ways, instances=instances, episodes=4, split="train", batch=3
     )
     assert result.values.shape == (4, instances) and ((result.values >= 0) & (result.values <= 1)).all()
     assert len(result.table().splitlines()[1].split()) == instances
@@ -423,6 +361,17 @@ def test_build_learner_gives_the_papers_sizes(method):
         assert (memory.slots, memory.width, memory.heads, memory.gamma) == (128, 40, 4, 0.95)
 
 
+def test_the_shipped_variant_is_named_and_is_what_the_shipped_recipe_builds():
+    from fewshot_lab.pretrained import load_pretrained, recipe
+
+    assert SHIPPED_VARIANT == {"add_vectors": True, "write_to_last": True}
+    assert recipe("mann_omniglot")[1][-2:] == ["--add-vectors", "--write-to-last"]
+    shipped = load_pretrained("mann_omniglot")
+    assert all(getattr(shipped, option) == value for option, value in SHIPPED_VARIANT.items())
+    with pytest.raises(TypeError, match="takes no option 'embedding'"):
+        build_learner("mann", embedding=None)  # the sequence learners choose their own encoder
+
+
 def test_cli_trains_a_mann_and_evaluate_reports_accuracy_by_presentation(tmp_path, glyphs_dataset, capsys):
     out = tmp_path / "mann"
     assert (
@@ -446,10 +395,7 @@ def test_cli_trains_a_mann_and_evaluate_reports_accuracy_by_presentation(tmp_pat
                 "--augment",
                 "none",
                 "--add-vectors",
-                "--address-after-write",
                 "--write-to-last",
-                "--repeat-weight",
-                "10",
                 "--out",
                 str(out),
             ]
@@ -461,8 +407,7 @@ def test_cli_trains_a_mann_and_evaluate_reports_accuracy_by_presentation(tmp_pat
 
     saved = load(out).learner
     # the memory options travel with the run
-    assert saved.add_vectors and saved.memory.address_after_write and saved.write_to_last
-    assert saved.repeat_weight == 10 and saved.config()["repeat_weight"] == 10
+    assert saved.add_vectors and saved.write_to_last and saved.config()["write_to_last"] is True
     assert main(["evaluate", str(out), "--episodes", "4"]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith("mann: ") and "accuracy by presentation" in printed and "10th" in printed
@@ -497,7 +442,7 @@ def test_memory_figures_and_the_episode_stepper_draw_one_episode():
     expected[3] = int(labels[0])
     assert (marked.holder(11) == expected).all() and (marked.holder(0) == expected).all()
     results = {
-        name: small(name).accuracy_by_presentation(dataset, ways=3, instances=4, episodes=3, split="test")
+        name: accuracy_by_presentation(small(name), dataset, ways=3, instances=4, episodes=3, split="test")
         for name in ("mann", "lstm")
     }
     history = {"MANN": ([16, 32], [0.2, 0.4]), "LSTM": ([16, 32], [0.2, 0.3])}
@@ -523,8 +468,8 @@ def test_meta_training_keeps_the_weights_best_by_presentation_on_val(tmp_path):
     history = meta_train(
         learner, dataset, ways=3, meta_batch=2, steps=6, val_every=2, val_episodes=10, lr=1e-2, progress=False
     )
-    score = learner.validation_score(dataset, ways=3, shots=1, queries=15, episodes=10, seed=0)
-    by_presentation = learner.accuracy_by_presentation(dataset, ways=3, instances=4, episodes=10, split="val")
+    score = validation_score(learner, dataset, ways=3, shots=1, queries=15, episodes=10, seed=0)
+    by_presentation = accuracy_by_presentation(learner, dataset, ways=3, instances=4, episodes=10, split="val")
     assert score.mean == pytest.approx(by_presentation.values[:, 1:].mean())  # the 2nd to 4th presentations
     assert score.mean == pytest.approx(history.best_val_accuracy) == max(history.val_accuracy)
     assert len(score.values) == 10 and score.split == "val"
@@ -535,16 +480,16 @@ def test_the_recall_bound_is_perfect_on_clean_patterns_and_the_best_guess_on_fir
     drawing is a guess among the labels not shown yet: 1/5, 1/4, ..., 1/1 for the five classes of an episode."""
     dataset = pattern_dataset(noise=1)
     learner = small("mann")
-    bound = learner.recall_bound_by_presentation(dataset, ways=5, instances=4, episodes=20, split="test")
+    bound = recall_bound_by_presentation(learner, dataset, ways=5, instances=4, episodes=20, split="test")
     assert bound.values.shape == (20, 4)
     assert np.allclose(bound.values[:, 1:], 1.0)
     assert np.allclose(bound.values[:, 0], np.mean([1 / 5, 1 / 4, 1 / 3, 1 / 2, 1]))
     alike = pattern_dataset(noise=1)
     alike.images[:] = alike.images[0]  # every image the same: nothing to recall a class by
-    assert learner.recall_bound_by_presentation(alike, ways=5, instances=4, episodes=20).mean[1] < 0.5
-    learned = learner.accuracy_by_presentation(dataset, ways=5, instances=4, episodes=20, split="test")
+    assert recall_bound_by_presentation(learner, alike, ways=5, instances=4, episodes=20).mean[1] < 0.5
+    learned = accuracy_by_presentation(learner, dataset, ways=5, instances=4, episodes=20, split="test")
     assert learned.protocol == bound.protocol  # the same seeded episodes as the learner's own table
-    wider = learner.recall_bound_by_presentation(dataset, ways=6, instances=2, episodes=5)  # reads the code alone
+    wider = recall_bound_by_presentation(learner, dataset, ways=6, instances=2, episodes=5)  # reads the code alone
     assert np.allclose(wider.values[:, 1], 1.0)
     with pytest.raises(ValueError, match="need 6 label slots"):
-        learner.accuracy_by_presentation(dataset, ways=6, instances=2, episodes=5)
+        accuracy_by_presentation(learner, dataset, ways=6, instances=2, episodes=5)

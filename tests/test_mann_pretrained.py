@@ -8,7 +8,8 @@ import torch
 import fewshot_lab.pretrained as pretrained
 from fewshot_lab.checkpoints import read_checkpoint
 from fewshot_lab.cli import main
-from fewshot_lab.methods.mann import LSTMBaseline, MemoryAugmentedNetwork
+from fewshot_lab.methods.mann import MemoryAugmentedNetwork
+from fewshot_lab.methods.sequence import LSTMBaseline
 from fewshot_lab.pretrained import FOLDER, RECIPES, export, load_pretrained, recipe, short_fingerprint
 
 FINGERPRINT_TOLERANCE = 1e-5  # relative; see test_the_recipe_still_trains_the_same_way

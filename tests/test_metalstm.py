@@ -48,7 +48,7 @@ def test_meta_gradient_reaches_the_gates_the_gradient_lstm_and_the_initial_weigh
     torch.manual_seed(0)
     learner = small_learner(inner_steps=2)
     task = TaskSampler(pattern_dataset(), "train", ways=5, shots=1, queries=3, seed=0).sample()
-    loss, scores = learner.episode(task)
+    loss, scores = learner.query_loss(task)
     assert scores.shape == (15, 5)
     loss.backward()
     for name, weight in learner.named_parameters():

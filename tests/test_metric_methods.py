@@ -9,7 +9,7 @@ from fewshot_lab.backbones import conv4
 from fewshot_lab.data.dataset import ClassInfo, FewShotDataset
 from fewshot_lab.data.images import Preprocessing
 from fewshot_lab.data.tasks import Task, TaskSampler
-from fewshot_lab.evaluation import evaluate
+from fewshot_lab.evaluation import evaluate, task_scores
 from fewshot_lab.methods.matching import MatchingNetwork
 from fewshot_lab.methods.protonet import PrototypicalNetwork
 from tests.test_evaluation import pattern_dataset
@@ -101,7 +101,7 @@ def test_matching_attention_is_a_convex_combination_and_predicts_its_label_mixtu
 def test_matching_log_probabilities_stay_finite_when_a_class_gets_no_attention():
     support_x = torch.tensor([[1.0, 0.0], [-1.0, 0.0]], requires_grad=True)
     task = vector_task(support_x, torch.tensor([0, 1]), torch.tensor([[1.0, 0.0]]), torch.tensor([1]))
-    loss = MatchingNetwork(nn.Identity(), scale=1000.0).meta_loss(task)  # exp(-2000) is 0 in float32
+    loss = MatchingNetwork(nn.Identity(), scale=1000.0).query_loss(task)[0]  # exp(-2000) is 0 in float32
     loss.backward()
     assert loss.item() == pytest.approx(2000.0) and torch.isfinite(support_x.grad).all()
 
@@ -116,15 +116,15 @@ def test_one_shot_attention_peaks_at_the_most_cosine_similar_support_item():
     attention = sharp.attention(support_x, support_y, query_x)
     assert torch.equal(attention.argmax(1), cosine.argmax(1))
     assert (attention.max(1).values > plain.attention(support_x, support_y, query_x).max(1).values).all()
-    predictions = sharp.predict(support_x, support_y, query_x)
+    predictions = task_scores(sharp, support_x, support_y, query_x).argmax(-1)
     assert torch.equal(predictions, support_y[cosine.argmax(1)])
 
 
 @pytest.mark.parametrize("name", LEARNERS)
-def test_meta_loss_gradients_reach_every_parameter(name):
+def test_query_loss_gradients_reach_every_parameter(name):
     torch.manual_seed(0)
     learner = LEARNERS[name](small_embedding())
-    learner.meta_loss(TaskSampler(pattern_dataset(), "train", ways=5, shots=2, queries=3).sample()).backward()
+    learner.query_loss(TaskSampler(pattern_dataset(), "train", ways=5, shots=2, queries=3).sample())[0].backward()
     for parameter_name, parameter in learner.named_parameters():
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, parameter_name
     if name == "matching-fce":
@@ -133,7 +133,7 @@ def test_meta_loss_gradients_reach_every_parameter(name):
 
 
 @pytest.mark.parametrize("name", LEARNERS)
-def test_meta_loss_gradient_matches_finite_differences(name):
+def test_query_loss_gradient_matches_finite_differences(name):
     torch.manual_seed(0)
     learner = {
         "protonet": PrototypicalNetwork(nn.Linear(4, 3)),
@@ -147,8 +147,8 @@ def test_meta_loss_gradient_matches_finite_differences(name):
         torch.randn(5, 4, dtype=torch.float64),
         torch.tensor([0, 1, 2, 2, 1]),
     )
-    # gradcheck perturbs these very tensors in place, so meta_loss sees every perturbation
-    assert torch.autograd.gradcheck(lambda *parameters: learner.meta_loss(task), tuple(learner.parameters()))
+    # gradcheck perturbs these very tensors in place, so query_loss sees every perturbation
+    assert torch.autograd.gradcheck(lambda *parameters: learner.query_loss(task)[0], tuple(learner.parameters()))
 
 
 @pytest.mark.parametrize("name", LEARNERS)
@@ -217,7 +217,7 @@ def test_episodic_meta_training_beats_the_untrained_embedding_and_chance(name):
     untrained = evaluate(learner, dataset, **protocol)
     optimizer = torch.optim.Adam(learner.parameters(), lr=1e-3)
     for task in TaskSampler(dataset, "train", ways=5, shots=1, queries=5, seed=1).take(150):
-        loss = learner.meta_loss(task)
+        loss = learner.query_loss(task)[0]
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -11,6 +11,7 @@ import torch
 
 from fewshot_lab.data.tasks import TaskSampler
 from fewshot_lab.engine import meta_train
+from fewshot_lab.evaluation import task_scores
 from fewshot_lab.methods import build_learner
 from fewshot_lab.plots import (
     adaptation_time,
@@ -81,7 +82,7 @@ def test_plot_attention_shows_the_matching_networks_attention_for_that_query():
         expected = learner.attention(task.support_x, task.support_y, task.query_x)[4]  # [ways * shots]
     assert shown.shape == (3, 2) and torch.allclose(shown.flatten(), expected, atol=1e-6)
     assert shown.sum().item() == pytest.approx(1.0, abs=1e-5)
-    predicted = learner.predict(task.support_x, task.support_y, task.query_x[4:5]).item()
+    predicted = task_scores(learner, task.support_x, task.support_y, task.query_x[4:5]).argmax(-1).item()
     assert f"true {task.query_y[4].item()}, predicted {predicted}" in figure.axes[0].get_title()
 
 

@@ -91,6 +91,16 @@ def _call(loader, what: str, *args, **options):
     return loader(*args, **options)
 
 
+def load_saved_dataset(description: dict, name: str | None = None):
+    """The dataset a run was trained on, as its checkpoint describes it (with its preprocessing, e.g. the image
+    size), or the dataset `name`, loaded at its own size when it is another one."""
+    name = name or description["name"]
+    options = {}
+    if "preprocessing" in description and name == description["name"]:
+        options["image_size"] = description["preprocessing"]["image_size"]
+    return load_dataset(name, **options)
+
+
 def list_datasets() -> list[dict]:
     """Name, description, size and whether it is already cached, for each named source."""
     rows = []

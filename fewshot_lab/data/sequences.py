@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 import torch
 
-from fewshot_lab.data.tasks import TaskSampler, TaskStream, TensorRecord
+from fewshot_lab.data.tasks import MetaBatches, TaskSampler, TaskStream, TensorRecord
+
+CODE_BATCH = 1000  # images encoded at once by image_codes
 
 
 @dataclass
@@ -38,16 +40,6 @@ def presentations(labels: torch.Tensor) -> torch.Tensor:
     """The instance number of each step (1 for a class's first drawing, 2 for its second, ...), [..., steps]."""
     counts = torch.nn.functional.one_hot(labels).cumsum(dim=-2)  # [..., steps, ways], drawings of each class so far
     return counts.gather(-1, labels.unsqueeze(-1)).squeeze(-1)
-
-
-def immediate_repeats(labels: torch.Tensor) -> torch.Tensor:
-    """True at a class's second drawing when it comes right after the first, [..., steps] (bool).
-
-    At such a step the label of the first drawing arrives together with the second drawing: a memory addressed
-    before this step's write cannot hold the binding yet (fewshot_lab.methods.memory)."""
-    follows = torch.zeros_like(labels, dtype=torch.bool)
-    follows[..., 1:] = labels[..., 1:] == labels[..., :-1]
-    return follows & (presentations(labels) == 2)
 
 
 class EpisodeSequences(TaskStream):
@@ -81,3 +73,35 @@ class EpisodeSequences(TaskStream):
             f"EpisodeSequences({self.tasks.dataset.name} {self.tasks.split}: {self.ways} classes x "
             f"{self.instances} instances, seed={self.tasks.seed})"
         )
+
+
+def image_codes(encode, dataset, device) -> torch.Tensor:
+    """encode(images) for every image of `dataset`, [images, features], computed on `device` in chunks of
+    CODE_BATCH images and kept on the CPU (the caller chooses the mode and turns autograd off)."""
+    return torch.cat(
+        [
+            encode(dataset.as_float(torch.arange(start, min(start + CODE_BATCH, len(dataset.images)))).to(device)).cpu()
+            for start in range(0, len(dataset.images), CODE_BATCH)
+        ]
+    )
+
+
+class CodedBatches:
+    """A stream of sequence-episode batches whose images are replaced by their precomputed codes
+    (codes [images, features], one row per dataset image, from image_codes). AffineStream leaves them alone
+    (they are not images), which is why the CLI refuses image-moving augmentation with a frozen encoder."""
+
+    def __init__(self, batches: MetaBatches, codes: torch.Tensor):
+        self.batches, self.codes = batches, codes
+
+    def sample(self) -> SequenceEpisode:
+        batch = self.batches.sample()
+        return SequenceEpisode(
+            images=self.codes[batch.indices], labels=batch.labels, classes=batch.classes, indices=batch.indices
+        )  # images: [episodes, steps, features]
+
+    def state_dict(self) -> dict:
+        return self.batches.state_dict()
+
+    def load_state_dict(self, state: dict):
+        self.batches.load_state_dict(state)

@@ -7,40 +7,42 @@ except saving by name.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 
 import torch
 
 from fewshot_lab.backbones import BACKBONES, make_backbone
+from fewshot_lab.methods.anil import ANIL
+from fewshot_lab.methods.baseline import FineTuner, PretrainedNearestNeighbour
+from fewshot_lab.methods.maml import MAML, FirstOrderMAML, MetaSGD
+from fewshot_lab.methods.mann import MemoryAugmentedNetwork
+from fewshot_lab.methods.matching import MatchingNetwork
+from fewshot_lab.methods.metalstm import MetaLSTM
+from fewshot_lab.methods.protonet import PrototypicalNetwork
+from fewshot_lab.methods.reptile import Reptile
+from fewshot_lab.methods.sequence import LSTMBaseline
 
-METHODS = {
-    "protonet": ("fewshot_lab.methods.protonet", "PrototypicalNetwork"),
-    "matching": ("fewshot_lab.methods.matching", "MatchingNetwork"),
-    "knn": ("fewshot_lab.methods.baseline", "PretrainedNearestNeighbour"),
-    "finetune": ("fewshot_lab.methods.baseline", "FineTuner"),
-    "maml": ("fewshot_lab.methods.maml", "MAML"),
-    "fomaml": ("fewshot_lab.methods.maml", "FirstOrderMAML"),
-    "metasgd": ("fewshot_lab.methods.maml", "MetaSGD"),
-    "anil": ("fewshot_lab.methods.maml", "ANIL"),
-    "reptile": ("fewshot_lab.methods.maml", "Reptile"),
-    "mann": ("fewshot_lab.methods.mann", "MemoryAugmentedNetwork"),
-    "lstm": ("fewshot_lab.methods.mann", "LSTMBaseline"),
-    "metalstm": ("fewshot_lab.methods.metalstm", "MetaLSTM"),
-}
+LEARNERS = (
+    PrototypicalNetwork,
+    MatchingNetwork,
+    PretrainedNearestNeighbour,
+    FineTuner,
+    MAML,
+    FirstOrderMAML,
+    MetaSGD,
+    ANIL,
+    Reptile,
+    MemoryAugmentedNetwork,
+    LSTMBaseline,
+    MetaLSTM,
+)
+METHODS = {learner.method: learner for learner in LEARNERS}  # name -> class, each name written once, on its class
 
 
 def learner_class(method: str):
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
-    module, name = METHODS[method]
-    return getattr(importlib.import_module(module), name)
-
-
-def sized_by_ways(method: str) -> bool:
-    """Whether the method's model is built for one number of ways (it takes `ways`: a MAML-family head, the
-    label slots of the memory networks), so that a task of more ways needs a model built for them."""
-    return "ways" in inspect.signature(learner_class(method)).parameters
+    return METHODS[method]
 
 
 def build_learner(method: str, backbone: str = "conv4", in_channels: int = 1, image_size: int = 28, **options):
@@ -48,13 +50,14 @@ def build_learner(method: str, backbone: str = "conv4", in_channels: int = 1, im
     of `image_size` pixels (needed to size what follows the backbone: the heads of the pretrained
     learners, Matching Networks' FCE LSTMs).
 
-    The pretrained learners ("knn", "finetune") also need train_classes=, the number of meta-train classes.
+    The pretrained learners ("knn", "finetune") also need train_classes=, the number of meta-train classes. The
+    sequence learners ("mann", "lstm") choose their own image encoder (encoder=) and take no backbone.
     """
     cls = learner_class(method)
     if backbone not in BACKBONES:
         raise ValueError(f"unknown backbone {backbone!r}: choose one of {', '.join(BACKBONES)}")
     parameters = inspect.signature(cls).parameters
-    accepted = set(parameters) - {"embedding"}
+    accepted = set(parameters) - {"embedding"}  # the backbone, built here
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise TypeError(
@@ -65,6 +68,8 @@ def build_learner(method: str, backbone: str = "conv4", in_channels: int = 1, im
         raise TypeError(
             f"method {method!r} needs train_classes=, the number of meta-train classes (len(dataset.splits['train']))"
         )
+    # built for every method, also for those that take none (mann, lstm): its random initial weights come before
+    # the learner's own, which are then those of every recorded run and of the shipped models' fingerprints
     embedding = make_backbone(backbone, in_channels, image_size)
     # the size of the embedding's output: always for a method that requires it (the heads of the pretrained
     # learners), for Matching Networks only with full context embeddings
@@ -74,7 +79,7 @@ def build_learner(method: str, backbone: str = "conv4", in_channels: int = 1, im
         and (parameters["features"].default is inspect.Parameter.empty or options.get("full_context"))
     ):
         options["features"] = output_features(embedding, in_channels, image_size)
-    learner = cls(embedding, **options)
+    learner = cls(embedding, **options) if "embedding" in parameters else cls(**options)
     learner.saved_config = {"backbone": backbone, "in_channels": in_channels, "image_size": image_size, **options}
     return learner
 

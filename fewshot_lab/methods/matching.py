@@ -7,7 +7,7 @@ the prediction is the attention-weighted mixture of the support labels (y_i one-
     a(x_hat, x_i) = exp(c(f(x_hat), g(x_i))) / sum_j exp(c(f(x_hat), g(x_j)))          (eq. 2)
 
 with c the cosine similarity. Meta-training minimises -log P(y | x_hat, S) over the query set of each
-task: the task model returns log P, which Learner.meta_loss's cross-entropy takes as it is (log_softmax
+task: the task model returns log P, which Learner.query_loss's cross-entropy takes as it is (log_softmax
 leaves log-probabilities that already sum to 1 unchanged).
 
 f and g are one embedding network f' = g' by default. With full context embeddings (FCE, the paper's
@@ -49,6 +49,7 @@ class MatchingNetwork(Learner):
     """
 
     method = "matching"
+    compares_embeddings = True
 
     def __init__(
         self,

@@ -13,24 +13,16 @@ the slot that was just read. One step, for each of `heads` read heads with key k
     M_t(i) = M_{t-1}(i) + w^w_t(i) k_t                                  (eq. 8, summed over heads, after the
                                                                          least-used slot is set to zero; or
                                                                          w^w_t(i) a_t, a separate add vector)
-    K(k_t, M(i)) = k_t . M(i) / (||k_t|| ||M(i)||)                      (cosine similarity, eq. 2; M is M_{t-1},
-                                                                         or M_t with address_after_write)
+    K(k_t, M(i)) = k_t . M(i) / (||k_t|| ||M(i)||)                      (cosine similarity, eq. 2; M is M_{t-1})
     w^r_t(i) = exp(beta_t K(k_t, M(i))) / sum_j exp(beta_t K(k_t, M(j)))   (read weights, eq. 3)
     r_t = sum_i w^r_t(i) M_t(i)                                         (read vector, eq. 4)
     w^u_t = gamma w^u_{t-1} + w^r_t + w^w_t                             (usage, decaying by gamma, eq. 6)
 
 m(v, n) is the n-th smallest element of v. beta_t >= 1, the key strength that sharpens the softmax, comes
 from the Neural Turing Machine; Santoro et al. write eq. 3 with beta_t = 1.
-Where to look: by default it is decided on the memory before this step's write, and what is read comes from the
-memory after it. When the key itself is written (eq. 8), a key compared with M_t would mostly find the row it has
-just written; in our CPU-budget runs, addressing M_t that way never left the chance plateau. With separate add
-vectors a_t (as in the NTM, and in public reimplementations such as tristandeleu/ntm-one-shot) that problem is
-gone, and address_after_write=True compares the keys with M_t, as eqs. 2-4 of the paper do. Then what a head
-wrote at this step can be found at this step: a drawing shown right after the first drawing of its class, whose
-label arrives at that very step, is answered from memory. On meta-validation that lifted those drawings from
-37% to 73%, but cost 4 to 11 points on second drawings 2 to 5 steps after the first, and 2.7 points on average
-at the 3rd to 10th presentations, so the shipped MANN keeps M_{t-1}
-(results/mann_omniglot_small.md, third round).
+Where to look is decided on the memory before this step's write (M_{t-1}), and what is read comes from the memory
+after it (M_t). Eqs. 2-4 of the paper compare the keys with M_t; when the key itself is written (eq. 8), such a key
+would mostly find the row it has just written. results/mann_omniglot_small.md records both designs, measured.
 The memory holds no parameters: what it stores lives within one episode (fast), while the controller that
 writes and reads it is meta-learned across episodes (slow).
 """
@@ -74,26 +66,15 @@ class LRUAMemory(nn.Module):
 
     gamma: the decay of the usage weights. initial: the value of every memory cell at the start of an
     episode (small, so that cosine similarities are defined and the first writes dominate).
-    address_after_write: compare the keys with M_t, after this step's write (eqs. 2-4 of the paper), instead of
-    M_{t-1}; meant for separate add vectors (see the module's text).
     """
 
-    def __init__(
-        self,
-        slots: int = 128,
-        width: int = 40,
-        heads: int = 4,
-        gamma: float = 0.95,
-        initial: float = 1e-6,
-        address_after_write: bool = False,
-    ):
+    def __init__(self, slots: int = 128, width: int = 40, heads: int = 4, gamma: float = 0.95, initial: float = 1e-6):
         super().__init__()
         if not 0 < heads <= slots:
             raise ValueError(f"heads must be between 1 and the number of slots ({slots}), got {heads}")
         if not 0 <= gamma <= 1:
             raise ValueError(f"gamma (the usage decay) must lie in [0, 1], got {gamma}")
         self.slots, self.width, self.heads, self.gamma, self.initial = slots, width, heads, gamma, initial
-        self.address_after_write = address_after_write
 
     def initial_state(self, episodes: int, device=None, dtype=None) -> MemoryState:
         """An empty memory: every cell at `initial`, no usage, no previous reads or writes."""
@@ -140,8 +121,7 @@ class LRUAMemory(nn.Module):
         memory = (
             state.memory * kept.unsqueeze(-1) + write_weights.transpose(1, 2) @ contents
         )  # [episodes, slots, width]
-        addressed = memory if self.address_after_write else state.memory  # M_t or M_{t-1}
-        read_weights = content_weights(keys, addressed, strengths)  # [episodes, heads, slots]
+        read_weights = content_weights(keys, state.memory, strengths)  # [episodes, heads, slots], looked up in M_{t-1}
         reads = read_weights @ memory  # [episodes, heads, width], from M_t
         usage = self.gamma * state.usage + read_weights.sum(1) + write_weights.sum(1)  # [episodes, slots]
         return MemoryState(memory, usage, read_weights, write_weights, reads, least)

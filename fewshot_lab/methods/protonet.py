@@ -8,7 +8,7 @@ An embedding f is meta-trained so that each class clusters around one point, its
 
 Training episode (Algorithm 1): embed the support set, average it per class, score every query by
 its negative squared distance to each prototype, and minimise the cross-entropy J = -log p(y = k | x)
-over the query set (Learner.meta_loss). With the squared Euclidean distance this is a linear classifier
+over the query set (Learner.query_loss). With the squared Euclidean distance this is a linear classifier
 on f(x) with weights 2 c_k and biases -||c_k||^2, which is why it works so well with few shots.
 """
 
@@ -30,6 +30,7 @@ class PrototypicalNetwork(Learner):
     """
 
     method = "protonet"
+    compares_embeddings = True
 
     def __init__(self, embedding: nn.Module | None = None):
         super().__init__()

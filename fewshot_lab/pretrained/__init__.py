@@ -30,6 +30,7 @@ import torch
 
 from fewshot_lab.checkpoints import read_checkpoint
 from fewshot_lab.methods import build_learner
+from fewshot_lab.methods.mann import SHIPPED_VARIANT
 from fewshot_lab.paths import atomic_path
 
 FOLDER = Path(__file__).resolve().parent
@@ -45,9 +46,12 @@ _SEQUENCE = (
     "--val-every {val_every} --val-episodes {sequence_val_episodes} --encoder conv4 --freeze-encoder "
     "--init {runs}/knn_os --augment rotations --out {runs}/{method}_c4_os"
 )
+_SHIPPED_FLAGS = "".join(
+    f" --{option.replace('_', '-')}" for option in SHIPPED_VARIANT
+)  # --add-vectors --write-to-last
 # name -> (commands with the steps, validation and {runs} folder left open, their full-length steps)
 RECIPES = {
-    "mann_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "mann") + " --add-vectors --write-to-last"], [2500, 12000]),
+    "mann_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "mann") + _SHIPPED_FLAGS], [2500, 12000]),
     "lstm_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "lstm")], [2500, 12000]),
 }
 
