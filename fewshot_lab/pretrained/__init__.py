@@ -14,10 +14,11 @@ configuration, the dataset's description and the training history, and a fingerp
 commands run for SHORT_STEPS steps (tests/test_mann_pretrained.py reruns them and compares).
 RECIPES names the commands; a `{runs}` folder holds the intermediate runs.
 
-The fingerprint is the same on every CPU: the short recipe runs in float64 on one thread, where the order in which
-another processor's kernels sum moves the weights by about 1e-15 of their size, against 1e-3 in float32, which
-Adam amplified past any change of recipe. `python -m fewshot_lab.pretrained --fingerprint NAME` prints it;
-benchmarks/fingerprint.py measures how far kernels, threads and recipe changes move it (results/fingerprint.md).
+The fingerprint holds on every CPU: the short recipe runs in float64 on one thread, where the order in which
+another processor's kernels sum moved it by at most 3e-8 (in float32, 1e-3 to 2e-2, as much as a change of recipe),
+while a 1% change of the MANN's learning rate moves it by 6e-3. `python -m fewshot_lab.pretrained --fingerprint
+NAME` prints it; benchmarks/fingerprint.py measures how far kernels, threads and recipe changes move it
+(results/fingerprint.md).
 """
 
 from __future__ import annotations
@@ -94,8 +95,9 @@ def short_fingerprint(name: str, edit=None) -> list[float]:
 
     Why float64 and one thread: a convolution's backward pass sums in an order that depends on the processor's
     kernels and the thread count, and Adam turns the last-bit differences into visible ones within a few steps.
-    In float32 those differences are 1e-7 of a weight and the fingerprint moved by 0.1 to 2%, as much as a change of
-    the recipe; in float64 they are 1e-16 and stay far below any change of recipe."""
+    In float32 those differences start at 1e-7 of a weight and the fingerprint moved by 0.1 to 2%, as much as a
+    change of the recipe; in float64 they start at 1e-16 and the fingerprint moved by at most 3e-8, far below the
+    6e-3 of a 1% change of the MANN's learning rate (results/fingerprint.md)."""
     from fewshot_lab.cli import main
     from fewshot_lab.engine import torch_threads
 
