@@ -33,8 +33,8 @@ from shared_data import use_shared_omniglot
 from fewshot_lab.cli import _setting
 from fewshot_lab.compare.scoring import compare
 from fewshot_lab.compare.table import write_comparison
+from fewshot_lab.lessons.compare import save_accuracy_against_training_time
 from fewshot_lab.methods import learner_class
-from fewshot_lab.plots_compare import save_accuracy_against_training_time
 
 MAML_STEP = ["--ways", "5", "--queries", "5", "--meta-batch", "4", "--inner-steps", "1", "--inner-lr", "0.4"]
 MEMORY_CODE = ["--encoder", "conv4", "--freeze-encoder", "--init", "{knn}", "--augment", "rotations"]

@@ -33,7 +33,7 @@ from fewshot_lab.learned_optimizer import (
     train_optimizer,
     tune_learning_rate,
 )
-from fewshot_lab.plots_optimizers import plot_loss_curves, plot_meta_training
+from fewshot_lab.lessons.s77 import plot_loss_curves, plot_meta_training
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 

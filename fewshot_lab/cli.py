@@ -264,7 +264,7 @@ def _evaluate(arguments) -> int:
 def _compare(arguments) -> int:
     from fewshot_lab.compare.scoring import compare
     from fewshot_lab.compare.table import merge_comparisons, read_comparison, write_comparison
-    from fewshot_lab.plots_compare import save_accuracy_against_training_time
+    from fewshot_lab.lessons.compare import save_accuracy_against_training_time
 
     if arguments.from_results and arguments.runs:
         raise ValueError("give run folders to evaluate, or --from-results to rebuild the table, not both")

@@ -117,7 +117,18 @@ def pytest_configure(config):
     # figures with mathtext (log-axis ticks) print findfont warnings that nbval records. Build a fresh
     # cache for this session here, so the notebooks' kernels inherit a clean one and print nothing.
     os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="fewshot_lab_matplotlib_")
-    import matplotlib.font_manager  # noqa: F401  (builds the font cache now, outside any notebook)
+    import matplotlib.font_manager
+
+    matplotlib.use("Agg")  # the tests draw figures without a display
+
+
+@pytest.fixture
+def close_figures():
+    """Close every matplotlib figure the test drew (the notebooks' figures are drawn, checked and dropped)."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
 
 
 @pytest.fixture(scope="session")

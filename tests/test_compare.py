@@ -10,7 +10,7 @@ from fewshot_lab.compare.measurement import TimedLearner
 from fewshot_lab.compare.scoring import compare
 from fewshot_lab.compare.table import markdown_table, read_comparison
 from fewshot_lab.evaluation import evaluate
-from fewshot_lab.plots_compare import plot_accuracy_against_training_time
+from fewshot_lab.lessons.compare import plot_accuracy_against_training_time
 from fewshot_lab.saved import load
 
 TINY = [

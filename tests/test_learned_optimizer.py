@@ -2,7 +2,6 @@
 
 import math
 
-import matplotlib
 import pytest
 import torch
 
@@ -18,9 +17,6 @@ from fewshot_lab.learned_optimizer import (
     tune_learning_rate,
     unroll,
 )
-from fewshot_lab.plots_optimizers import plot_loss_curves, plot_meta_training, plot_update_rule
-
-matplotlib.use("Agg")
 
 
 def test_preprocessing_matches_the_paper_on_known_values():
@@ -134,16 +130,3 @@ def test_character_mlp_optimizee(glyphs_dataset):
     assert curve.shape == (4, 1) and torch.isfinite(curve).all()
     with pytest.raises(ValueError, match="asked for 500 classes"):
         CharacterMLP(glyphs_dataset, "val", classes=500)
-
-
-def test_figures():
-    torch.manual_seed(0)
-    optimizer = LSTMOptimizer()
-    curves = {
-        "LSTM optimizer": run_optimizer(optimizer, Quadratics(instances=8), 10),
-        "Adam": run_optimizer(Baseline("Adam", 0.1), Quadratics(instances=8), 10),
-    }
-    figure = plot_loss_curves(curves, title="test", trained_horizon=5)
-    assert len(figure.axes[0].lines) == 3
-    assert plot_meta_training([1.0] * 20, truncations_per_optimizee=2, window=3).axes
-    assert plot_update_rule(optimizer).axes

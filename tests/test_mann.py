@@ -1,6 +1,5 @@
 """Memory-augmented neural networks (7.6): LRUA addressing, the sequence protocol, the MANN and LSTM learners."""
 
-import dataclasses
 import math
 
 import numpy as np
@@ -411,53 +410,6 @@ def test_cli_trains_a_mann_and_evaluate_reports_accuracy_by_presentation(tmp_pat
     assert main(["evaluate", str(out), "--episodes", "4"]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith("mann: ") and "accuracy by presentation" in printed and "10th" in printed
-
-
-def test_memory_figures_and_the_episode_stepper_draw_one_episode():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from fewshot_lab.plots_memory import (
-        EpisodeStepper,
-        memory_trace,
-        plot_addressing,
-        plot_memory,
-        plot_presentation_accuracy,
-        plot_slow_and_fast,
-    )
-
-    learner, dataset = small("mann"), pattern_dataset()
-    trace = memory_trace(learner, EpisodeSequences(dataset, "test", ways=3, instances=4, seed=0).sample())
-    assert trace.read_weights.shape == (12, 2, 12) and trace.memory.shape == (12, 12, 6)
-    assert trace.predictions.shape == (12,) and set(trace.holder(11)) <= {-1, 0, 1, 2}
-    labels = trace.episode.labels
-    later = int(torch.nonzero(labels != labels[0])[0])  # the first step of another class
-    writes = torch.zeros(12, 2, 12)
-    writes[0, 0, 3], writes[later, :, 3] = 1.0, 1.5  # slot 3 made at step 0, written more later (as write_to_last does)
-    writes[2, 0, 5] = 0.4  # slot 5 only touched lightly
-    marked = dataclasses.replace(trace, write_weights=writes)
-    expected = np.full(12, -1)
-    expected[3] = int(labels[0])
-    assert (marked.holder(11) == expected).all() and (marked.holder(0) == expected).all()
-    results = {
-        name: accuracy_by_presentation(small(name), dataset, ways=3, instances=4, episodes=3, split="test")
-        for name in ("mann", "lstm")
-    }
-    history = {"MANN": ([16, 32], [0.2, 0.4]), "LSTM": ([16, 32], [0.2, 0.3])}
-    by_name = {"MANN": results["mann"], "LSTM": results["lstm"]}
-    for figure in (
-        plot_addressing(trace),
-        plot_memory(trace, step=5),
-        plot_presentation_accuracy(results),
-        plot_slow_and_fast(history, by_name),
-    ):
-        assert figure.axes
-        plt.close(figure)
-    stepper = EpisodeStepper(learner, dataset, ways=3, instances=4)
-    stepper.step.value = 7
-    assert stepper.picture.value[:4] == b"\x89PNG" and "step 8" in stepper.note.value
 
 
 def test_meta_training_keeps_the_weights_best_by_presentation_on_val(tmp_path):

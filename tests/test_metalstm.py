@@ -9,9 +9,9 @@ from fewshot_lab.cli import main
 from fewshot_lab.data.tasks import TaskSampler
 from fewshot_lab.engine import meta_train
 from fewshot_lab.evaluation import evaluate
+from fewshot_lab.lessons.s77 import plot_gates
 from fewshot_lab.methods import build_learner
 from fewshot_lab.methods.metalstm import MetaLSTM
-from fewshot_lab.plots_optimizers import plot_gates
 from tests.test_evaluation import pattern_dataset
 
 

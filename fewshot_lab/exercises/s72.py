@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from fewshot_lab.exercises import Mistake, call, checker, expect, require
-from fewshot_lab.families import similarity_weights, sinusoid_learner
+from fewshot_lab.lessons.s72 import similarity_weights, sinusoid_learner
 
 
 @checker

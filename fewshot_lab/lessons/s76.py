@@ -22,7 +22,7 @@ from matplotlib.ticker import FuncFormatter
 
 from fewshot_lab.data.sequences import EpisodeSequences, SequenceEpisode, presentations
 from fewshot_lab.evaluation import evaluation_mode
-from fewshot_lab.widgets import figure_png
+from fewshot_lab.lessons.drawing import figure_png
 
 # Santoro et al. 2016, 5 classes, accuracy % at the 1st, 2nd, 3rd, 4th, 5th and 10th presentation (REFERENCES.md)
 PAPER_5_WAY = {

@@ -91,7 +91,7 @@ def family_table() -> str:
 
     missing = sorted(set(METHODS) - set(FAMILIES))
     if missing:
-        raise KeyError(f"no family recorded for {', '.join(missing)}: add them to fewshot_lab.families.FAMILIES")
+        raise KeyError(f"no family recorded for {', '.join(missing)}: add them to fewshot_lab.lessons.s72.FAMILIES")
     header = ("method", "family", "§", "meta-learned (shared by all tasks)", "learned per task")
     rows = [header] + [(method, *FAMILIES[method]) for method in METHODS]
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]

@@ -1,4 +1,5 @@
-"""The comparison on one slide: accuracy against meta-training time, a point per method (fewshot_lab.compare)."""
+"""The comparison on one slide: accuracy against meta-training time, a point per method (fewshot_lab.compare), as
+notebooks/compare.ipynb draws it and `fewshot-lab compare --figure` saves it."""
 
 from __future__ import annotations
 

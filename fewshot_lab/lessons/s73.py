@@ -1,27 +1,52 @@
-"""Interactive controls for the notebooks (ipywidgets)."""
+"""Section 7.3 (tasks): what a dataset's meta-splits hold, how much one class varies, and an explorer that draws
+tasks of any shape from any dataset at hand."""
 
 from __future__ import annotations
 
 import html
-import io
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from IPython.display import display
 
 from fewshot_lab.data import list_datasets, load_dataset
-from fewshot_lab.data.dataset import SPLITS
+from fewshot_lab.data.dataset import SPLITS, FewShotDataset
 from fewshot_lab.data.tasks import TaskSampler
-from fewshot_lab.evaluation import evaluate
-from fewshot_lab.plots import show_task
+from fewshot_lab.lessons.drawing import figure_png, short_label, show_image, show_task
 
 
-def figure_png(figure, dpi: int = 80) -> bytes:
-    """A matplotlib figure as PNG bytes for an ipywidgets.Image, the figure closed (no output message to capture)."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
-    plt.close(figure)
-    return buffer.getvalue()
+def show_split(dataset: FewShotDataset, split: str, groups: int = 6, per_group: int = 8):
+    """The first image of a few classes of each of some alphabets (groups) of one meta-split."""
+    by_group = dataset.groups(split)
+    chosen = list(by_group)[:groups]
+    figure, axes = plt.subplots(
+        len(chosen), per_group, figsize=(per_group * 0.9 + 1.5, len(chosen) * 0.95), squeeze=False
+    )
+    for row, group in enumerate(chosen):
+        for column in range(per_group):
+            ax = axes[row, column]
+            if column < len(by_group[group]):
+                first_image = dataset.image_indices(by_group[group][column])[0]
+                show_image(ax, dataset.as_float(first_image[None])[0])
+            else:
+                ax.axis("off")
+        axes[row, 0].set_ylabel(short_label(group, 16), fontsize=8, rotation=0, ha="right", va="center")
+    figure.suptitle(
+        f"{dataset.name}, {split} split: {len(dataset.splits[split])} classes in {len(by_group)} alphabets", fontsize=10
+    )
+    figure.tight_layout()
+    return figure
+
+
+def show_class(dataset: FewShotDataset, class_index: int, images: int = 10):
+    """Several images of one class: how much one character varies between drawers."""
+    indices = dataset.image_indices(class_index)[:images]
+    figure, axes = plt.subplots(1, len(indices), figsize=(len(indices) * 0.9, 1.2), squeeze=False)
+    for ax, index in zip(axes[0], indices):
+        show_image(ax, dataset.as_float(index[None])[0])
+    figure.suptitle(short_label(dataset.classes[class_index].name, 60), fontsize=9)
+    figure.tight_layout()
+    return figure
 
 
 def image_datasets() -> list[str]:
@@ -89,65 +114,6 @@ class TaskExplorer:
         figure = show_task(self.sampler.sample(), self._loaded[self.dataset.value], max_queries=self.queries.value)
         self.picture.value = figure_png(figure)
         self.picture.layout.display = None
-
-    def _ipython_display_(self):
-        display(self.widget)
-
-
-class AccuracyExplorer:
-    """Pick a learner, ways and shots; read its accuracy on seeded test tasks with a 95% CI (fewshot_lab.evaluate).
-
-    learners: {name: learner} following the learner protocol, e.g. {"k-NN": knn, "fine-tune": finetuner}.
-    The same seed gives every learner and every setting the same tasks, so a result is stable and learners
-    compare task for task. A change of method, ways or shots evaluates again; "evaluate" re-runs the
-    current setting (after training a learner further, say).
-    """
-
-    def __init__(
-        self, learners: dict, dataset, episodes: int = 100, queries: int = 15, split: str = "test", seed: int = 0
-    ):
-        if not learners:
-            raise ValueError("AccuracyExplorer needs at least one learner: {name: learner}")
-        self.learners, self.dataset = dict(learners), dataset
-        self.episodes, self.queries, self.split, self.seed = episodes, queries, split, seed
-        self.method = widgets.Dropdown(options=list(self.learners), description="method")
-        self.ways = widgets.IntSlider(5, min=2, max=20, description="ways", continuous_update=False)
-        self.shots = widgets.IntSlider(1, min=1, max=5, description="shots", continuous_update=False)
-        self.button = widgets.Button(description="evaluate", icon="play")
-        self.result = widgets.HTML()
-        self.evaluation = None  # the latest fewshot_lab.Evaluation, None after a refused request
-        for control in (self.method, self.ways, self.shots):
-            control.observe(lambda change: self.evaluate(), names="value")
-        self.button.on_click(lambda button: self.evaluate())
-        self.widget = widgets.VBox(
-            [widgets.HBox([self.method, self.button]), widgets.HBox([self.ways, self.shots]), self.result]
-        )
-        self.evaluate()
-
-    def evaluate(self):
-        """Score the chosen learner on the chosen task shape and show the result."""
-        name = self.method.value
-        self.result.value = html.escape(f"evaluating {name} on {self.episodes} tasks…")
-        try:
-            self.evaluation = evaluate(
-                self.learners[name],
-                self.dataset,
-                ways=self.ways.value,
-                shots=self.shots.value,
-                queries=self.queries,
-                episodes=self.episodes,
-                split=self.split,
-                seed=self.seed,
-            )
-        except ValueError as error:  # e.g. more ways than the split has classes: shown, not raised
-            self.evaluation = None
-            self.result.value = html.escape(str(error))
-            return
-        self.result.value = (
-            f"<b>{html.escape(name)}</b>: {100 * self.evaluation.mean:.1f}% ± "
-            f"{100 * self.evaluation.ci95:.1f}% <span style='color:gray'>"
-            f"({html.escape(self.evaluation.protocol)}; 95% CI)</span>"
-        )
 
     def _ipython_display_(self):
         display(self.widget)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from fewshot_lab.evaluation import evaluate, evaluation_mode
-from fewshot_lab.widgets import figure_png
+from fewshot_lab.lessons.drawing import figure_png
 
 
 def _line(learner, task, steps: int, x: torch.Tensor) -> np.ndarray:

@@ -1,0 +1,54 @@
+"""Section 7.6's figures and episode stepper: one episode through a MANN's memory, step by step."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from fewshot_lab.data.sequences import EpisodeSequences
+from fewshot_lab.evaluation import accuracy_by_presentation
+from fewshot_lab.lessons.s76 import (
+    EpisodeStepper,
+    memory_trace,
+    plot_addressing,
+    plot_memory,
+    plot_presentation_accuracy,
+    plot_slow_and_fast,
+)
+from tests.test_evaluation import pattern_dataset
+from tests.test_mann import small
+
+pytestmark = pytest.mark.usefixtures("close_figures")
+
+
+def test_memory_figures_and_the_episode_stepper_draw_one_episode():
+    learner, dataset = small("mann"), pattern_dataset()
+    trace = memory_trace(learner, EpisodeSequences(dataset, "test", ways=3, instances=4, seed=0).sample())
+    assert trace.read_weights.shape == (12, 2, 12) and trace.memory.shape == (12, 12, 6)
+    assert trace.predictions.shape == (12,) and set(trace.holder(11)) <= {-1, 0, 1, 2}
+    labels = trace.episode.labels
+    later = int(torch.nonzero(labels != labels[0])[0])  # the first step of another class
+    writes = torch.zeros(12, 2, 12)
+    writes[0, 0, 3], writes[later, :, 3] = 1.0, 1.5  # slot 3 made at step 0, written more later (as write_to_last does)
+    writes[2, 0, 5] = 0.4  # slot 5 only touched lightly
+    marked = dataclasses.replace(trace, write_weights=writes)
+    expected = np.full(12, -1)
+    expected[3] = int(labels[0])
+    assert (marked.holder(11) == expected).all() and (marked.holder(0) == expected).all()
+    results = {
+        name: accuracy_by_presentation(small(name), dataset, ways=3, instances=4, episodes=3, split="test")
+        for name in ("mann", "lstm")
+    }
+    history = {"MANN": ([16, 32], [0.2, 0.4]), "LSTM": ([16, 32], [0.2, 0.3])}
+    by_name = {"MANN": results["mann"], "LSTM": results["lstm"]}
+    for figure in (
+        plot_addressing(trace),
+        plot_memory(trace, step=5),
+        plot_presentation_accuracy(results),
+        plot_slow_and_fast(history, by_name),
+    ):
+        assert figure.axes
+    stepper = EpisodeStepper(learner, dataset, ways=3, instances=4)
+    stepper.step.value = 7
+    assert stepper.picture.value[:4] == b"\x89PNG" and "step 8" in stepper.note.value
