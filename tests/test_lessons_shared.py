@@ -1,5 +1,7 @@
 """The pieces several sections' notebooks share draw what they claim: images and tasks, labels the font can draw,
-training runs and evaluations, embeddings and the accuracy explorer."""
+training runs and evaluations, embeddings, the accuracy explorer, and the one clock."""
+
+import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,6 +14,7 @@ from fewshot_lab.evaluation import evaluate
 from fewshot_lab.lessons.drawing import short_label, show_task
 from fewshot_lab.lessons.embedding import pca_projection, plot_embedding
 from fewshot_lab.lessons.results import AccuracyExplorer, compare_per_task, plot_history
+from fewshot_lab.lessons.timing import Stopwatch
 from fewshot_lab.methods import build_learner
 from fewshot_lab.methods.nearest import NearestNeighbour
 from tests.test_evaluation import pattern_dataset
@@ -99,3 +102,9 @@ def test_accuracy_explorer_shows_a_percentage_and_follows_its_controls():
     again = explorer.result.value
     explorer.button.click()
     assert explorer.result.value == again  # seeded: the same tasks, the same result
+
+
+def test_the_stopwatch_times_its_block():
+    with Stopwatch() as clock:
+        time.sleep(0.02)
+    assert 0.02 <= clock.seconds < 5

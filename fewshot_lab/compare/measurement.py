@@ -10,9 +10,10 @@ import math
 import os
 import platform
 import threading
-import time
 
 import torch
+
+from fewshot_lab.lessons.timing import Stopwatch
 
 
 class TimedLearner:
@@ -37,25 +38,17 @@ class TimedLearner:
     def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor):
         for tensor in (support_x, support_y):
             self.fingerprint.update(tensor.detach().cpu().numpy().tobytes())
-        start = time.perf_counter()
-        task_model = self.learner.adapt(support_x, support_y)
+        with Stopwatch(support_x.device) as adapting:
+            task_model = self.learner.adapt(support_x, support_y)
 
         def scores(query_x: torch.Tensor) -> torch.Tensor:
             self.fingerprint.update(query_x.detach().cpu().numpy().tobytes())
-            start_query = time.perf_counter()
-            result = task_model(query_x)
-            _synchronise(result.device)
-            self.seconds.append(time.perf_counter() - start_query + adapted)
+            with Stopwatch(query_x.device) as labelling:
+                result = task_model(query_x)
+            self.seconds.append(adapting.seconds + labelling.seconds)
             return result
 
-        _synchronise(support_x.device)
-        adapted = time.perf_counter() - start
         return scores
-
-
-def _synchronise(device: torch.device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 MEMORY_NOTE = {

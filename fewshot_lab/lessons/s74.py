@@ -3,13 +3,12 @@ queries; results.plot_accuracy_and_time draws it beside the accuracy."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from fewshot_lab.data import make_sampler
 from fewshot_lab.data.dataset import FewShotDataset
 from fewshot_lab.evaluation import evaluation_mode, task_scores
+from fewshot_lab.lessons.timing import Stopwatch
 
 
 def adaptation_time(
@@ -30,7 +29,7 @@ def adaptation_time(
     with evaluation_mode(learner) as device:
         for task in make_sampler(dataset, split, ways=ways, shots=shots, queries=queries, seed=seed).take(tasks):
             task = task.to(device)
-            started = time.perf_counter()
-            task_scores(learner, task.support_x, task.support_y, task.query_x)
-            runs.append(time.perf_counter() - started)
+            with Stopwatch(device) as clock:
+                task_scores(learner, task.support_x, task.support_y, task.query_x)
+            runs.append(clock.seconds)
     return float(np.median(runs))

@@ -7,7 +7,6 @@ Every function draws into new matplotlib axes and returns the figure, so a noteb
 from __future__ import annotations
 
 import copy
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,6 +15,7 @@ import torch
 from fewshot_lab.evaluation import evaluation_mode
 from fewshot_lab.lessons.drawing import label_colours, show_image
 from fewshot_lab.lessons.embedding import pca_projection
+from fewshot_lab.lessons.timing import Stopwatch
 from fewshot_lab.methods import build_learner
 
 
@@ -213,11 +213,11 @@ def attention_cost(
 def _median_seconds(learner, support_x, support_y, query_x, repeats: int) -> float:
     """The median time of labelling query_x from the support set over `repeats` runs, after one warm-up run."""
     runs = []
-    with evaluation_mode(learner), torch.no_grad():
+    with evaluation_mode(learner) as device, torch.no_grad():
         for _ in range(repeats + 1):
-            started = time.perf_counter()
-            learner.adapt(support_x, support_y)(query_x)
-            runs.append(time.perf_counter() - started)
+            with Stopwatch(device) as clock:
+                learner.adapt(support_x, support_y)(query_x)
+            runs.append(clock.seconds)
     return float(np.median(runs[1:]))
 
 
