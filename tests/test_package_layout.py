@@ -1,6 +1,8 @@
 """The package's shape: no module imports another that imports it back, and a method file stays readable."""
 
 import ast
+import json
+import re
 from pathlib import Path
 
 import fewshot_lab
@@ -75,3 +77,31 @@ def test_every_method_file_opens_with_a_docstring_and_stays_short():
         text = path.read_text()
         assert len(text.splitlines()) <= 250, path.name
         assert ast.get_docstring(ast.parse(text)), f"{path.name} opens with no docstring naming its paper"
+
+
+def notebook_imports() -> dict[str, set[str]]:
+    """Every notebook -> the package's modules its code cells import from."""
+    imported = {}
+    for notebook in (PACKAGE.parent / "notebooks").glob("*.ipynb"):
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        source = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
+        imported[notebook.stem] = set(re.findall(r"^from (fewshot_lab[\w.]*) import", source, re.MULTILINE))
+    return imported
+
+
+def test_notebook_support_is_a_module_per_section_and_a_shared_module_serves_several():
+    """fewshot_lab/lessons: a notebook imports its own section's module (7.5 -> s75) and shared ones, never another
+    section's; a shared module serves at least two importers (else it belongs in the one section that uses it)."""
+    lessons = {module_name(path) for path in (PACKAGE / "lessons").glob("*.py")} - {"fewshot_lab.lessons"}
+    notebooks = notebook_imports()
+    for notebook, modules in notebooks.items():
+        sections = {module for module in modules & lessons if module.rsplit(".", 1)[1].startswith("s7")}
+        own = "fewshot_lab.lessons.s" + notebook.split("_")[0].replace(".", "")
+        assert sections <= {own}, f"{notebook} imports another section's module: {sorted(sections)}"
+    users = {module: set() for module in lessons}
+    for importer, modules in [*import_graph().items(), *notebooks.items()]:
+        for module in modules & lessons:
+            users[module].add(importer)
+    for module in lessons:
+        if not module.rsplit(".", 1)[1].startswith(("s7", "compare")):
+            assert len(users[module]) >= 2, f"{module} serves {sorted(users[module])} only: move it there"
