@@ -13,7 +13,7 @@ import pytest
 from matplotlib.text import Text
 
 from fewshot_lab.data import make_sampler
-from fewshot_lab.lessons import diagrams, drawing
+from fewshot_lab.lessons import diagrams, schematic
 from tests.test_evaluation import pattern_dataset
 
 
@@ -147,7 +147,7 @@ def test_every_diagram_renders_without_a_warning(draw, caplog):
 
 
 def test_chinese_terms_are_drawn_only_with_a_font_that_has_them(monkeypatch):
-    if drawing.chinese_font() is None:
-        assert drawing.term("inner loop", "内循环") == "inner loop"
+    if schematic.chinese_font() is None:
+        assert schematic.term("inner loop", "内循环") == "inner loop"
     monkeypatch.setattr(drawing, "chinese_font", lambda: "Noto Sans CJK SC")
-    assert drawing.term("inner loop", "内循环") == "inner loop (内循环)"
+    assert schematic.term("inner loop", "内循环") == "inner loop (内循环)"
