@@ -149,5 +149,5 @@ def test_every_diagram_renders_without_a_warning(draw, caplog):
 def test_chinese_terms_are_drawn_only_with_a_font_that_has_them(monkeypatch):
     if schematic.chinese_font() is None:
         assert schematic.term("inner loop", "内循环") == "inner loop"
-    monkeypatch.setattr(drawing, "chinese_font", lambda: "Noto Sans CJK SC")
+    monkeypatch.setattr(schematic, "chinese_font", lambda: "Noto Sans CJK SC")
     assert schematic.term("inner loop", "内循环") == "inner loop (内循环)"
