@@ -152,13 +152,18 @@ def test_s74_nearest_centroid_one_nn_and_head_step():
         "positions of the nearest support examples",
     )
 
-    def head_step(weight, bias, features, labels, lr, sign=-1):
+    def gradients(weight, bias, features, labels, lr):
         weight, bias = weight.clone().requires_grad_(), bias.clone().requires_grad_()
         torch.nn.functional.cross_entropy(features @ weight.T + bias, labels).backward()
-        return (weight + sign * lr * weight.grad).detach(), (bias + sign * lr * bias.grad).detach()
+        return weight.grad, bias.grad
+
+    def head_step(weight, bias, features, labels, lr, sign=-1):
+        weight_gradient, bias_gradient = gradients(weight, bias, features, labels, lr)
+        return weight + sign * lr * weight_gradient, bias + sign * lr * bias_gradient
 
     assert s74.check_head_step(head_step).ok
     assert_named(s74.check_head_step(lambda *args: head_step(*args, sign=1)), "climb the loss")
+    assert_named(s74.check_head_step(gradients), "these are the gradients, not the new weights")
 
 
 def test_s75_prototypes_scores_and_attention():
@@ -190,8 +195,15 @@ def test_s77_preprocessing_and_metalstm_gates():
 
     assert s77.check_preprocess(preprocess).ok
     assert_named(s77.check_preprocess(lambda gradient, p: preprocess(gradient, p, divide=False)), "divide the log by p")
+    assert_named(
+        s77.check_preprocess(lambda gradient, p: torch.stack([gradient.abs().log() / p, gradient.sign()], dim=-1)),
+        "gradients smaller than e^-p",
+    )
     assert s77.check_metalstm_update(lambda theta, gradient, i, f: f * theta - i * gradient).ok
     assert_named(s77.check_metalstm_update(lambda theta, gradient, i, f: f * theta + i * gradient), "climbs the loss")
+    assert_named(
+        s77.check_metalstm_update(lambda theta, gradient, i, f: theta - i * gradient), "forget gate must scale"
+    )
     assert s77.check_sgd_gates(lambda lr, decay: (lr, 1 - lr * decay)).ok
     assert_named(s77.check_sgd_gates(lambda lr, decay: (lr, 1.0)), "1 - lr * weight_decay")
 
@@ -211,6 +223,10 @@ def test_s78_inner_step_first_order_and_reptile():
 
     assert s78.check_inner_step(inner_step).ok
     assert_named(s78.check_inner_step(lambda *args: inner_step(*args, create_graph=False)), "first-order MAML")
+    assert_named(
+        s78.check_inner_step(lambda support_loss, theta, inner_lr: grad(support_loss)(theta)),
+        "these are the gradients, not the adapted weights",
+    )
     assert s78.check_first_order_meta_gradient(first_order).ok
     assert_named(
         s78.check_first_order_meta_gradient(lambda support_loss, query_loss, theta, lr: grad(query_loss)(theta)),
