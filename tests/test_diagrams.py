@@ -13,7 +13,8 @@ import pytest
 from matplotlib.text import Text
 
 from fewshot_lab.data import make_sampler
-from fewshot_lab.lessons import diagrams, schematic
+from fewshot_lab.lessons import diagrams
+from fewshot_lab.lessons.diagrams import style
 from tests.test_evaluation import pattern_dataset
 
 
@@ -147,7 +148,7 @@ def test_every_diagram_renders_without_a_warning(draw, caplog):
 
 
 def test_chinese_terms_are_drawn_only_with_a_font_that_has_them(monkeypatch):
-    if schematic.chinese_font() is None:
-        assert schematic.term("inner loop", "内循环") == "inner loop"
-    monkeypatch.setattr(schematic, "chinese_font", lambda: "Noto Sans CJK SC")
-    assert schematic.term("inner loop", "内循环") == "inner loop (内循环)"
+    if style.chinese_font() is None:
+        assert style.term("inner loop", "内循环") == "inner loop"
+    monkeypatch.setattr(style, "chinese_font", lambda: "Noto Sans CJK SC")
+    assert style.term("inner loop", "内循环") == "inner loop (内循环)"
