@@ -1,7 +1,7 @@
 """Schematic diagrams of Chapter 7's ideas: the episode, the inner and outer loops, attention over a support set,
 a MANN's read and write, a learned optimizer's unroll, and MAML's picture in parameter space.
 
-Each function draws with matplotlib's patches, arrows and text (lessons.diagrams.style gives the shared look) and returns
+Each function draws with matplotlib's patches, arrows and text (style.py gives the shared look) and returns
 the figure, so a notebook cell is one line: `episode_diagram(ways=5, shots=1, queries=2)`.
 """
 
