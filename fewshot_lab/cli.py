@@ -34,6 +34,7 @@ METHOD_OPTIONS = {
         "each memory head may also write to the least-used slots the last step wrote to, to "
         "add the label that has just arrived to the image stored there (mann; not in the paper)",
     ),
+    "hops": (int, "memory hops, each reading the story once more (memnet; default 3)"),
 }
 
 

@@ -5,6 +5,7 @@ task (Graves et al. 2014) and the end-to-end memory network on stories (Sukhbaat
     figure = plot_copy_weightings(trace)               # inputs, outputs, and the heads sweeping the memory
     results = {"NTM": errors_by_length(ntm, copy, range(1, 21)), "LSTM": errors_by_length(lstm, copy, range(1, 21))}
     figure = plot_bit_errors_by_length(results, trained=10)
+    figure = plot_story_attention(memnet, stories, task, question=0)   # where each hop looks in the story
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 
 from fewshot_lab.data.copy_task import CopyTask, presentation, recall_inputs
+from fewshot_lab.data.stories import NO_FACT, StoryTask
 from fewshot_lab.evaluation import evaluate, evaluation_mode
 
 
@@ -103,5 +105,34 @@ def plot_bit_errors_by_length(results: dict, trained: int | None = None):
     ax.set_ylim(bottom=0)
     ax.set_title(f"copy task, {first.episodes} {first.split} sequences per length, seed {first.seed}", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
+    figure.tight_layout()
+    return figure
+
+
+def plot_story_attention(learner, stories, task: StoryTask, question: int = 0):
+    """Where each hop of an EndToEndMemoryNetwork looks in the story to answer one question: the attention p over
+    the sentences (rows) at every hop (columns); the supporting facts are marked with an arrow."""
+    with evaluation_mode(learner) as device, torch.no_grad():
+        memory = learner.write(task.support_x[None].to(device), task.support_y[None].to(device))
+        scores, attention = learner.read(memory, task.query_x[question][None, None].to(device), record=True)
+    weights = attention[:, 0, 0].cpu()  # [hops, sentences]
+    facts = set(task.supporting[question].tolist()) - {NO_FACT}
+    rows = [("→ " if index in facts else "") + stories.text(words) for index, words in enumerate(task.support_x)]
+    figure, ax = plt.subplots(figsize=(2.2 + 0.9 * len(weights), 0.28 * len(rows) + 1.4))
+    ax.imshow(weights.T.numpy(), aspect="auto", cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+    for (hop, sentence), value in np.ndenumerate(weights.numpy()):
+        if value >= 0.05:
+            ax.text(hop, sentence, f"{value:.2f}", ha="center", va="center", fontsize=7)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(rows, fontsize=8)
+    ax.set_xticks(range(len(weights)))
+    ax.set_xticklabels([f"hop {hop + 1}" for hop in range(len(weights))], fontsize=8)
+    answer = stories.vocabulary[int(task.query_y[question])]
+    predicted = stories.vocabulary[int(scores[0, 0].argmax())]
+    ax.set_title(
+        f"{stories.text(task.query_x[question])}?  answer: {answer}, the network says: {predicted}\n"
+        f"(→ the supporting facts)",
+        fontsize=9,
+    )
     figure.tight_layout()
     return figure

@@ -18,6 +18,7 @@ from fewshot_lab.methods.copying import CopyLSTM
 from fewshot_lab.methods.maml import MAML, FirstOrderMAML, MetaSGD
 from fewshot_lab.methods.mann import MemoryAugmentedNetwork
 from fewshot_lab.methods.matching import MatchingNetwork
+from fewshot_lab.methods.memnet import EndToEndMemoryNetwork
 from fewshot_lab.methods.metalstm import MetaLSTM
 from fewshot_lab.methods.ntm import NeuralTuringMachine
 from fewshot_lab.methods.protonet import PrototypicalNetwork
@@ -39,6 +40,7 @@ LEARNERS = (
     MetaLSTM,
     NeuralTuringMachine,
     CopyLSTM,
+    EndToEndMemoryNetwork,
 )
 METHODS = {learner.method: learner for learner in LEARNERS}  # name -> class, each name written once, on its class
 
