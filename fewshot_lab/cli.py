@@ -35,6 +35,11 @@ METHOD_OPTIONS = {
         "add the label that has just arrived to the image stored there (mann; not in the paper)",
     ),
     "hops": (int, "memory hops, each reading the story once more (memnet; default 3)"),
+    "linear_start": (
+        int,
+        "training steps with linear attention, no softmax, before the softmax is put in: the paper's linear start "
+        "(memnet; default 0)",
+    ),
 }
 
 

@@ -85,6 +85,21 @@ def test_the_memory_is_ordered_by_the_positions_which_temporal_encoding_reads():
     assert torch.allclose(*same, atol=1e-6)  # without it, the memory is a set of sentences
 
 
+def test_linear_start_reads_without_the_softmax_for_its_steps_then_with_it():
+    net = small(hops=1, linear_start=2)
+    batch = StoryTasks(2).sampler("train", shots=5, queries=2, seed=0).sample_batch(3)
+    memory = net.write(batch.support_x, batch.support_y)
+    logits = net.encode(batch.query_x, 0) @ memory[0][0].transpose(1, 2)  # u^1 . m_i
+    for step in range(3):
+        attention = net.read(memory, batch.query_x, record=True)[1][0]
+        assert torch.allclose(attention, logits if step < 2 else logits.softmax(-1), atol=1e-6), step
+        assert int(net.training_steps) == step
+        net.training_loss(batch)
+    assert int(net.state_dict()["training_steps"]) == 3  # saved with the weights, so a resumed run goes on counting
+    with pytest.raises(ValueError, match="linear_start must be a number of training steps"):
+        EndToEndMemoryNetwork(linear_start=-1)
+
+
 class StoryLoss(torch.nn.Module):
     def __init__(self, learner):
         super().__init__()

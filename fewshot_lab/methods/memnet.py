@@ -20,6 +20,11 @@ input embedding, A^{k+1} = C^k (with T_A^{k+1} = T_C^k), the question embedding 
 answer matrix is the last, W^T = C^K: K + 1 embedding matrices in all. The memory keeps the memory_size most recent
 sentences (the paper's 50).
 
+Linear start (section 4.2): for the first linear_start training steps the attention is p_i = u^k . m_i, without the
+softmax, which is then put back. With the softmax from the start, the first hop's attention stays nearly uniform and
+gives the later hops nothing to build on; on two supporting facts the network then settles near 35% (results/
+memnet_stories.md). The learner counts its training steps (training_steps, saved with its weights).
+
 What is learned where: the embeddings (slow, across stories, by gradient descent) and the memory of one story
 (fast: written once by adapt, with no gradient step, and read by every question about it). Learner protocol
 (fewshot_lab.learner): adapt(support_x, support_y) writes the sentences [sentences, words] with their positions
@@ -42,7 +47,8 @@ class EndToEndMemoryNetwork(Learner):
 
     hops: K; dimensions: d, the size of every embedding; vocabulary: the number of words (indices 0 to
     vocabulary - 1, 0 the padding); position_encoding: l_kj as above (else a bag of words); temporal_encoding: T_A,
-    T_C; memory_size: how many of a story's most recent sentences the memory keeps.
+    T_C; memory_size: how many of a story's most recent sentences the memory keeps; linear_start: training steps
+    with linear attention before the softmax is put in (0: softmax from the start).
     """
 
     method = "memnet"
@@ -56,11 +62,14 @@ class EndToEndMemoryNetwork(Learner):
         position_encoding: bool = True,
         temporal_encoding: bool = True,
         memory_size: int = 50,
+        linear_start: int = 0,
     ):
         super().__init__()
         for name, value in (("hops", hops), ("dimensions", dimensions), ("memory_size", memory_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(linear_start, bool) or not isinstance(linear_start, int) or linear_start < 0:
+            raise ValueError(f"linear_start must be a number of training steps (0 or more), got {linear_start!r}")
         if isinstance(vocabulary, bool) or not isinstance(vocabulary, int) or vocabulary < 2:
             raise ValueError(f"vocabulary must count the padding and at least one word, got {vocabulary!r}")
         self.hops, self.vocabulary, self.memory_size = hops, vocabulary, memory_size
@@ -71,6 +80,8 @@ class EndToEndMemoryNetwork(Learner):
             nn.init.normal_(table.weight, std=INITIAL_STD)
         if temporal_encoding:  # T_0 = T_A^1, T_k = T_C^k = T_A^{k+1}
             self.ages = nn.Parameter(torch.randn(hops + 1, memory_size, dimensions) * INITIAL_STD)
+        self.linear_start = linear_start
+        self.register_buffer("training_steps", torch.zeros((), dtype=torch.long))  # training_loss calls so far
 
     def encode(self, words: torch.Tensor, table: int) -> torch.Tensor:
         """sum_j l_j * E x_j for texts of word indices [..., words] with embedding `table`: [..., embedding]. The
@@ -105,7 +116,10 @@ class EndToEndMemoryNetwork(Learner):
         attention = []
         for hop in range(1, self.hops + 1):
             logits = state @ memories[hop - 1].transpose(1, 2)  # [stories, questions, sentences], u^k . m_i
-            weights = logits.masked_fill(~kept.unsqueeze(1), -torch.inf).softmax(-1)  # p
+            if self.training_steps < self.linear_start:  # linear start: p_i = u^k . m_i
+                weights = logits.masked_fill(~kept.unsqueeze(1), 0.0)
+            else:
+                weights = logits.masked_fill(~kept.unsqueeze(1), -torch.inf).softmax(-1)  # p
             state = state + weights @ memories[hop]  # u^{k+1} = u^k + o^k
             attention.append(weights.detach())
         scores = state @ self.embeddings[-1].weight.T  # [stories, questions, vocabulary], W u^{K+1}
@@ -142,5 +156,6 @@ class EndToEndMemoryNetwork(Learner):
     def training_loss(self, batch) -> tuple[torch.Tensor, float]:
         """The cross-entropy of the answers over a batch of stories, all at once, and their accuracy."""
         scores = self.read(self.write(batch.support_x, batch.support_y), batch.query_x)[0]
+        self.training_steps += 1
         loss = nn.functional.cross_entropy(scores.flatten(0, 1), batch.query_y.flatten())
         return loss, (scores.argmax(-1) == batch.query_y).double().mean().item()
