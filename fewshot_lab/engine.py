@@ -334,13 +334,13 @@ class _Run:
                     )
                 bar.update()
                 if step % plan.val_every == 0:  # a final run validates nothing, but still saves its progress
+                    history.seconds = time.perf_counter() - started  # before validating: best.pt records it too
                     if not plan.final:
                         result = self.validate(step)
                         bar.set_postfix(
                             loss=f"{loss.item():.3f}",
                             val=f"{100 * result.mean:.1f}%" if result.metric == "accuracy" else f"{result.mean:.3f}",
                         )
-                    history.seconds = time.perf_counter() - started
                     self.save(step, "last.pt")
         except KeyboardInterrupt:  # a lecturer may stop early: keep what was learned, resumable from this step
             print(f"stopped by the user after step {step}")
