@@ -73,6 +73,8 @@ def plot_copy_weightings(trace: CopyTrace):
         ax.set_xlabel(f"step (red line: the recall starts; {length} vectors, {steps} steps)")
         ax.set_yticks(range(0, slots.stop - slots.start, max(1, (slots.stop - slots.start) // 8)))
         ax.set_yticklabels(ax.get_yticks() + slots.start)
+    for ax in axes[0]:
+        ax.set_yticks(range(0, trace.inputs.shape[1], 2))
     axes[1, 0].set_ylabel("memory slot")
     axes[0, 0].set_ylabel("bit")
     errors = int(((trace.outputs[-length:] > 0.5) != (trace.targets > 0.5)).sum())
@@ -118,11 +120,12 @@ def plot_story_attention(learner, stories, task: StoryTask, question: int = 0):
     weights = attention[:, 0, 0].cpu()  # [hops, sentences]
     facts = set(task.supporting[question].tolist()) - {NO_FACT}
     rows = [("→ " if index in facts else "") + stories.text(words) for index, words in enumerate(task.support_x)]
-    figure, ax = plt.subplots(figsize=(2.2 + 0.9 * len(weights), 0.28 * len(rows) + 1.4))
+    figure, ax = plt.subplots(figsize=(4.5 + 0.9 * len(weights), 0.28 * len(rows) + 1.6))
     ax.imshow(weights.T.numpy(), aspect="auto", cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
     for (hop, sentence), value in np.ndenumerate(weights.numpy()):
         if value >= 0.05:
-            ax.text(hop, sentence, f"{value:.2f}", ha="center", va="center", fontsize=7)
+            colour = "white" if value > 0.5 else "black"
+            ax.text(hop, sentence, f"{value:.2f}", ha="center", va="center", fontsize=7, color=colour)
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels(rows, fontsize=8)
     ax.set_xticks(range(len(weights)))
@@ -130,8 +133,8 @@ def plot_story_attention(learner, stories, task: StoryTask, question: int = 0):
     answer = stories.vocabulary[int(task.query_y[question])]
     predicted = stories.vocabulary[int(scores[0, 0].argmax())]
     ax.set_title(
-        f"{stories.text(task.query_x[question])}?  answer: {answer}, the network says: {predicted}\n"
-        f"(→ the supporting facts)",
+        f"{stories.text(task.query_x[question])}?\nanswer: {answer}; the network says: {predicted}\n"
+        f"(→ marks the supporting facts)",
         fontsize=9,
     )
     figure.tight_layout()

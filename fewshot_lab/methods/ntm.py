@@ -12,14 +12,17 @@ heads, each addressed by content and by location (fewshot_lab.methods.addressing
     M_t(i) = M_{t-1}(i) [1 - w^w_t(i) e_t] + w^w_t(i) a_t                          (eqs. 3-4, the write heads)
     p(y_t) = sigmoid(W_o [h_t, r_t] + b_o)                                        (output bits)
 
-Every head looks at the memory as the last step left it, so all are addressed at once, and a read at step t finds
-what earlier steps wrote. Every head starts an episode at the first slot (w_0 one-hot there), and the memory starts
-with every cell at INITIAL_MEMORY, so that cosine similarities are defined and content addressing finds nothing until
-something is written. Nothing in the weights says "sweep the memory": a write head that moves one slot per step
-(g_t = 0, s_t on +1, gamma_t large) while the sequence is shown, and a read head that sweeps the same rows during the
-recall, are what training finds (the paper's figure 6; fewshot_lab.lessons.s76_memory_systems.plot_copy_weightings
-draws them). Because that program does not depend on the length, it still works on sequences longer than any in
-training, where an LSTM, which holds the sequence in its state, fails (results/ntm_copy.md).
+Every head looks at the memory as the last step left it (the paper leaves the order open), so all are addressed at
+once, and a read at step t finds what earlier steps wrote. Every head starts an episode at the first slot (w_0
+one-hot there), and the memory starts with every cell at INITIAL_MEMORY, so that cosine similarities are defined and
+content addressing finds nothing until something is written. Nothing in the weights says "sweep the memory": a write
+head that moves one slot per step (g_t = 0, s_t on +1, gamma_t large) while the sequence is shown, and a read head
+that sweeps the same rows during the recall, are what training finds (the paper's figure 6;
+fewshot_lab.lessons.s76_memory_systems.plot_copy_weightings draws them). The shipped NTM's read head waits at the
+first slot until the delimiter, then moves on by one slot per step (the paper's program returns a head to the start
+location after the delimiter).
+Because that program does not depend on the length, it still works on sequences longer than any in training, where
+an LSTM, which holds the sequence in its state, fails (results/ntm_copy.md).
 
 Sizes follow the paper's copy task: controller 100 units, memory 128 x 20, one read and one write head.
 The training, the learner protocol and the LSTM baseline are shared (fewshot_lab.methods.copying).
