@@ -301,6 +301,9 @@ def test_cli_trains_on_the_copy_task_and_evaluate_reports_bit_errors_with_a_conf
     assert "sequences of length 6" in capsys.readouterr().out
     assert main([*command[:-1], str(tmp_path / "other"), "--augment", "all"]) == 2
     assert "--augment all transforms images; copy has no images" in capsys.readouterr().err
+    assert main(["compare", str(out), "--out", str(tmp_path / "table.md")]) == 2  # no ways to compare at
+    assert f"{out} ({method}) learned generated tasks" in capsys.readouterr().err
+    assert not (tmp_path / "table.md").exists()
 
 
 def test_cli_refuses_a_method_of_another_task_family(tmp_path, capsys):
