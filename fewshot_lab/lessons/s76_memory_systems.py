@@ -89,9 +89,10 @@ def errors_by_length(learner, copy, lengths, episodes: int = 100, split: str = "
     return [evaluate(learner, copy, shots=length, episodes=episodes, split=split, seed=seed) for length in lengths]
 
 
-def plot_bit_errors_by_length(results: dict, trained: int | None = None):
+def plot_bit_errors_by_length(results: dict, trained: int | None = None, bits: int = 8):
     """Bit errors per sequence against the sequence length, with 95% CIs, for several learners ({name: [Evaluation
-    per length]}); `trained`, the longest length seen in training, is shaded."""
+    per length]}); `trained`, the longest length seen in training, is shaded, and chance (half of the `bits` bits of
+    every vector wrong) dashed."""
     figure, ax = plt.subplots(figsize=(6.5, 3.6))
     for name, evaluations in results.items():
         lengths = np.array([evaluation.shots for evaluation in evaluations])
@@ -99,6 +100,8 @@ def plot_bit_errors_by_length(results: dict, trained: int | None = None):
         margins = np.array([evaluation.ci95 for evaluation in evaluations])
         (line,) = ax.plot(lengths, means, marker="o", markersize=3, label=name)
         ax.fill_between(lengths, means - margins, means + margins, color=line.get_color(), alpha=0.2)
+    longest = max(evaluation.shots for evaluations in results.values() for evaluation in evaluations)
+    ax.plot([0, longest], [0, bits * longest / 2], color="gray", linestyle="--", linewidth=1, label="chance")
     if trained is not None:
         ax.axvspan(0.5, trained + 0.5, color="gray", alpha=0.12, label=f"lengths trained on (1 to {trained})")
     first = next(iter(results.values()))[0]
