@@ -9,7 +9,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from fewshot_lab.data import list_datasets
+from fewshot_lab.data import holds_images, list_datasets
 from fewshot_lab.data.augment import Augmentation
 
 AUGMENTATIONS = {
@@ -34,6 +34,12 @@ METHOD_OPTIONS = {
         "each memory head may also write to the least-used slots the last step wrote to, to "
         "add the label that has just arrived to the image stored there (mann; not in the paper)",
     ),
+    "hops": (int, "memory hops, each reading the story once more (memnet; default 3)"),
+    "linear_start": (
+        int,
+        "training steps with linear attention, no softmax, before the softmax is put in: the paper's linear start "
+        "(memnet; default 0)",
+    ),
 }
 
 
@@ -55,6 +61,7 @@ def _train(arguments) -> int:
     from fewshot_lab.checkpoints import refuse_taken_folder
     from fewshot_lab.data import load_dataset
     from fewshot_lab.engine import SettingsDiffer, meta_train, training_data
+    from fewshot_lab.evaluation import describe_score, metric_of
     from fewshot_lab.methods import build_learner, learner_class
 
     if arguments.init is not None and arguments.resume:
@@ -75,10 +82,11 @@ def _train(arguments) -> int:
         refuse_taken_folder(arguments.out, "--resume", "--replace")
     options = {"image_size": arguments.image_size} if arguments.image_size else {}
     dataset = load_dataset(arguments.dataset, **options)
-    regression = getattr(dataset, "is_regression", False)
-    if regression and arguments.augment not in (None, "none"):
-        raise ValueError(f"--augment {arguments.augment} transforms images; {dataset.name} is a regression problem")
-    augment = AUGMENTATIONS[arguments.augment or ("none" if regression else "all")]
+    regression, images = getattr(dataset, "is_regression", False), holds_images(dataset)
+    if not images and arguments.augment not in (None, "none"):
+        what = "is a regression problem" if regression else "has no images"
+        raise ValueError(f"--augment {arguments.augment} transforms images; {dataset.name} {what}")
+    augment = AUGMENTATIONS[arguments.augment or ("all" if images else "none")]
     if arguments.augment_strength is not None:
         if augment is None or not augment.moves_images:
             raise ValueError(
@@ -105,8 +113,8 @@ def _train(arguments) -> int:
         learner_options["train_classes"] = len(training_data(dataset, augment, arguments.final).splits["train"])
     if method.sized_by_ways:  # a classifier head of `ways` outputs
         learner_options["ways"] = 1 if regression else arguments.ways
-    channels, size = (1, 1) if regression else dataset.image_shape[:2]  # regression inputs: one number each
-    backbone = arguments.backbone or ("mlp" if regression else "conv4")
+    channels, size = dataset.image_shape[:2] if images else (1, 1)  # regression inputs: one number each
+    backbone = arguments.backbone or ("conv4" if images else "mlp")
     torch.manual_seed(arguments.seed)  # the initial weights too, so that a command gives the same run every time
     learner = build_learner(
         arguments.method, backbone=backbone, in_channels=channels, image_size=size, **learner_options
@@ -151,11 +159,7 @@ def _train(arguments) -> int:
             f"unchanged: {listed}. Give the run's own settings (only --steps and --max-minutes may "
             f"change), or --replace to start a new run there"
         ) from None
-    best = (
-        f"mean squared error {history.best_val_accuracy:.3f}"
-        if regression
-        else f"accuracy {100 * history.best_val_accuracy:.2f}%"
-    )
+    best = describe_score(metric_of(dataset), history.best_val_accuracy)
     kept = (
         "final run on the train and val classes, no meta-validation; the last weights are kept"
         if arguments.final
@@ -218,12 +222,15 @@ def _evaluate(arguments) -> int:
             )
         saved.learner.embedding = ShiftedViews(saved.learner.embedding, arguments.shifted_views)
     dataset = load_saved_dataset(saved.dataset, arguments.dataset)
+    # a run of generated tasks is tested on tasks of its own shape unless told otherwise (a copy run on its longest
+    # training sequences, a stories run on its stories); image tasks default to 5-way 1-shot with 15 queries
+    own = (saved.training or {}).get("plan", {}) if saved.learner.task_family else {}
     result = evaluate(
         saved.learner,
         dataset,
         ways=arguments.ways,
-        shots=arguments.shots,
-        queries=arguments.queries,
+        shots=arguments.shots if arguments.shots is not None else own.get("shots", 1),
+        queries=arguments.queries if arguments.queries is not None else own.get("queries", 15),
         episodes=arguments.episodes,
         split=arguments.split,
         within_alphabet=arguments.within_alphabet,
@@ -298,10 +305,22 @@ def _setting(text: str) -> tuple[int, int]:
     return int(ways), int(shots)
 
 
-def _task_arguments(parser, ways=5, shots=1, queries=15):
+def _task_arguments(parser, ways=5, shots=1, queries=15, defaults_note=""):
     parser.add_argument("--ways", type=int, default=ways, help=f"classes per task (default {ways})")
-    parser.add_argument("--shots", type=int, default=shots, help=f"support images per class (default {shots})")
-    parser.add_argument("--queries", type=int, default=queries, help=f"query images per class (default {queries})")
+    parser.add_argument(
+        "--shots",
+        type=int,
+        default=shots,
+        help=f"support images per class; the sequence length for copy, sentences per story for babi-1 and babi-2 "
+        f"(default {shots}{defaults_note})",
+    )
+    parser.add_argument(
+        "--queries",
+        type=int,
+        default=queries,
+        help=f"query images per class; questions per story for babi-1 and babi-2, not used by copy "
+        f"(default {queries}{defaults_note})",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
 
@@ -335,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--backbone",
         default=None,
         choices=sorted(BACKBONES),
-        help="embedding network (default conv4; mlp for sinusoid regression)",
+        help="embedding network (default conv4; mlp for datasets without images)",
     )
     train.add_argument("--image-size", type=int, default=None, help="image side in pixels (default: the dataset's, 28)")
     _task_arguments(train, ways=5, shots=1, queries=15)
@@ -353,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=sorted(AUGMENTATIONS),
         help="training-only augmentation of images: rotated copies of the meta-train classes as new "
         "classes, small random affine moves of each image, all (both, the default) or none "
-        "(the default for regression)",
+        "(the default for datasets without images)",
     )
     train.add_argument(
         "--augment-strength",
@@ -410,7 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluation.add_argument("run", help="a run folder written by train (or a checkpoint file)")
     evaluation.add_argument("--dataset", default=None, help="dataset to test on (default: the one it was trained on)")
-    _task_arguments(evaluation, ways=5, shots=1, queries=15)
+    _task_arguments(
+        evaluation, ways=5, shots=None, queries=None, defaults_note="; for a run of copy or stories, its own"
+    )
     evaluation.add_argument("--episodes", type=int, default=600, help="test tasks (default 600)")
     evaluation.add_argument("--split", default="test", choices=["train", "val", "test"], help="(default test)")
     evaluation.add_argument("--within-alphabet", action="store_true", help="all ways of a task from one alphabet")

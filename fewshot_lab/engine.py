@@ -30,7 +30,7 @@ from fewshot_lab.checkpoints import RUN_FILES, clear_run, load_checkpoint, refus
 from fewshot_lab.data import make_sampler
 from fewshot_lab.data.augment import Augmentation
 from fewshot_lab.data.tasks import check_seed
-from fewshot_lab.evaluation import validation_score
+from fewshot_lab.evaluation import check_task_family, validation_score
 from fewshot_lab.paths import remove_stale_temporaries
 
 SCHEDULES = ("constant", "cosine")
@@ -58,10 +58,12 @@ class History:
     loss: list = field(default_factory=list)
     accuracy: list = field(default_factory=list)
     val_step: list = field(default_factory=list)
-    val_accuracy: list = field(default_factory=list)  # mean squared error for regression
+    val_accuracy: list = field(default_factory=list)  # mean squared error for regression, bit errors for copying
     val_ci95: list = field(default_factory=list)
     best_step: int = -1
-    best_val_accuracy: float = -math.inf  # for regression: the lowest validation mean squared error
+    best_val_accuracy: float = (
+        -math.inf
+    )  # the lowest validation mean squared error or bit errors, where lower is better
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
@@ -166,7 +168,8 @@ def meta_train(
 
     Validation scores the learner by fewshot_lab.evaluation.validation_score on the val split with `val_ways` ways
     (default: `ways`) and the same shots and queries: the learner protocol, or for sequence learners (MANN, LSTM)
-    accuracy by presentation.
+    accuracy by presentation. A learner of generated tasks (task_family: the NTM, memory networks) takes only its
+    own family's dataset (copy; babi-1 or babi-2).
     `augment` (fewshot_lab.data.augment.Augmentation) enlarges the training data only.
     final: train on the train and val classes together (dataset.train_with_val()) with no validation, keeping the
     last weights: the final run of a recipe whose settings were chosen on val. Then val_* are not used.
@@ -209,6 +212,7 @@ def meta_train(
             f"precision={precision!r} lowers the precision of a conv or mlp backbone, and this "
             f"{learner.method} learner has none; train it with precision='fp32'"
         )
+    check_task_family(learner, dataset)
     learned_from = training_data(dataset, augment, final)  # refuses a final run of a dataset with no val classes
     if not final:
         make_sampler(
@@ -330,14 +334,13 @@ class _Run:
                     )
                 bar.update()
                 if step % plan.val_every == 0:  # a final run validates nothing, but still saves its progress
+                    history.seconds = time.perf_counter() - started  # before validating: best.pt records it too
                     if not plan.final:
-                        self.validate(step)
-                        value = history.val_accuracy[-1]
+                        result = self.validate(step)
                         bar.set_postfix(
                             loss=f"{loss.item():.3f}",
-                            val=f"{value:.3f}" if math.isnan(accuracy) else f"{100 * value:.1f}%",
+                            val=f"{100 * result.mean:.1f}%" if result.metric == "accuracy" else f"{result.mean:.3f}",
                         )
-                    history.seconds = time.perf_counter() - started
                     self.save(step, "last.pt")
         except KeyboardInterrupt:  # a lecturer may stop early: keep what was learned, resumable from this step
             print(f"stopped by the user after step {step}")
@@ -372,13 +375,14 @@ class _Run:
         history.val_ci95.append(result.ci95)
         improved = (
             result.mean < history.best_val_accuracy
-            if result.metric == "mse"
+            if result.lower_is_better
             else result.mean > history.best_val_accuracy
         )
         if history.best_step < 0 or improved:
             history.best_step, history.best_val_accuracy = step, result.mean
             self.best_state = copy.deepcopy(self.learner.state_dict())
             self.save(step, "best.pt", weights=self.best_state)
+        return result
 
     def save(self, step: int, name: str, weights=None):
         if self.out is None:

@@ -2,9 +2,10 @@
 
 A learner (fewshot_lab.learner) is scored on a fixed, seeded set of tasks from one meta-split (the test split by
 default): mean accuracy over 600 tasks (mean squared error for regression) with a 95% confidence interval,
-1.96 * std / sqrt(tasks), as the papers report it (../shared/docs/REFERENCES.md). Sequence learners (MANN, LSTM)
-are also scored as Santoro et al. report them, by presentation (accuracy_by_presentation). This module owns
-how a learner is scored: evaluation mode, autograd during adaptation, accuracy.
+1.96 * std / sqrt(tasks), as the papers report it (../shared/docs/REFERENCES.md). The copy task is scored by bit
+errors per sequence (METRICS), stories by the accuracy of the answers. Sequence learners (MANN, LSTM) are also scored
+as Santoro et al. report them, by presentation (accuracy_by_presentation). This module owns how a learner is
+scored: evaluation mode, autograd during adaptation, the metrics.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from fewshot_lab.data import make_sampler
+from fewshot_lab.data import holds_images, make_sampler
 from fewshot_lab.data.sequences import EpisodeSequences, presentations
 
 
 @dataclass
 class Evaluation:
-    metric: str  # "accuracy" (a fraction in [0, 1]) or "mse"
+    metric: str  # "accuracy" (a fraction in [0, 1]), "mse" or "bit errors" (per sequence): see METRICS
     mean: float
     ci95: float  # half-width of the 95% confidence interval of the mean
     values: np.ndarray = field(repr=False)  # [episodes], one value per task
@@ -35,19 +36,24 @@ class Evaluation:
     episodes: int = 600
     seed: int | None = 0
     within_alphabet: bool = False
+    tasks: str = ""  # what a task of a generated family is, e.g. "sequences of length 20"; "": ways, shots, queries
 
     @property
     def protocol(self) -> str:
         shape = f"{self.shots}-shot" if self.ways is None else f"{self.ways}-way {self.shots}-shot"
+        tasks = self.tasks or f"{shape}, {self.queries} queries"
         where = ", within alphabet" if self.within_alphabet else ""
-        return (
-            f"{shape}, {self.queries} queries, {self.episodes} {self.split} tasks of {self.dataset}{where}, "
-            f"seed {self.seed}"
-        )
+        return f"{tasks}, {self.episodes} {self.split} tasks of {self.dataset}{where}, seed {self.seed}"
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.metric in LOWER_IS_BETTER
 
     def __str__(self) -> str:
         if self.metric == "accuracy":
             return f"{100 * self.mean:.2f}% ± {100 * self.ci95:.2f}% ({self.protocol}; 95% CI)"
+        if self.metric == "bit errors":
+            return f"{self.mean:.2f} ± {self.ci95:.2f} bit errors per sequence ({self.protocol}; 95% CI)"
         return f"MSE {self.mean:.3f} ± {self.ci95:.3f} ({self.protocol}; 95% CI)"
 
     def to_dict(self) -> dict:
@@ -78,6 +84,53 @@ def accuracy(scores: torch.Tensor, labels: torch.Tensor) -> float:
     if labels.is_floating_point():
         return math.nan
     return (scores.argmax(dim=-1) == labels).float().mean().item()
+
+
+def bit_errors(scores: torch.Tensor, targets: torch.Tensor) -> float:
+    """The recalled bits (a score above 0: probability above 1/2) that differ from the target bits, counted over a
+    whole sequence (the copy task)."""
+    return ((scores > 0) != (targets > 0.5)).sum().item()
+
+
+def mean_squared_error(scores: torch.Tensor, targets: torch.Tensor) -> float:
+    return torch.mean((scores - targets) ** 2).item()
+
+
+METRICS = {  # name -> the value of one task from its query scores and targets
+    "accuracy": accuracy,
+    "mse": mean_squared_error,
+    "bit errors": bit_errors,
+}
+LOWER_IS_BETTER = ("mse", "bit errors")
+METRIC_WORDS = {"accuracy": "accuracy", "mse": "mean squared error", "bit errors": "bit errors per sequence"}
+TASK_FAMILIES = {  # what each value of task_family (fewshot_lab.learner) means, in the words of a caller
+    None: "image classification or regression tasks",
+    "copy": "the copy task (dataset copy)",
+    "stories": "stories with questions (datasets babi-1 and babi-2)",
+}
+
+
+def metric_of(dataset) -> str:
+    """The metric a dataset's tasks are scored by: its own (the copy task: bit errors), else mean squared error for
+    regression and accuracy for classification."""
+    return getattr(dataset, "metric", "mse" if getattr(dataset, "is_regression", False) else "accuracy")
+
+
+def describe_score(metric: str, value: float) -> str:
+    """A score in words, e.g. "accuracy 97.25%" or "bit errors per sequence 0.12"."""
+    shown = f"{100 * value:.2f}%" if metric == "accuracy" else f"{value:.3f}"
+    return f"{METRIC_WORDS[metric]} {shown}"
+
+
+def check_task_family(learner, dataset):
+    """Refuse a learner built for other tasks than the dataset's: the NTM copies bit sequences, a memory network
+    answers questions about stories, the other methods classify images (or regress)."""
+    built_for, held = getattr(learner, "task_family", None), getattr(dataset, "task_family", None)
+    if built_for != held:
+        raise ValueError(
+            f"{getattr(learner, 'method', type(learner).__name__)} learners take {TASK_FAMILIES[built_for]}, but "
+            f"{getattr(dataset, 'name', 'this dataset')} holds {TASK_FAMILIES[held]}"
+        )
 
 
 @contextlib.contextmanager
@@ -117,15 +170,17 @@ def evaluate(
     """Score `learner` on `episodes` seeded tasks of `dataset` (same seed, same tasks, for every learner).
 
     `learner` follows the learner protocol (fewshot_lab.learner): learner.adapt(support_x, support_y)
-    returns a model of the task that maps query_x to class scores [queries, ways], or to predictions
-    [queries, 1] for regression.
+    returns a model of the task that maps query_x to class scores [queries, ways], to predictions
+    [queries, 1] for regression, to bit scores [length, bits] for the copy task (scored by bit errors per sequence;
+    shots is the length) or to word scores [questions, vocabulary] for stories (shots sentences, queries questions).
     """
     check_protocol(episodes, queries)
     if not hasattr(learner, "adapt"):
         raise TypeError(
             f"{type(learner).__name__} does not follow the learner protocol: it has no adapt(support_x, support_y)"
         )
-    regression = getattr(dataset, "is_regression", False)
+    check_task_family(learner, dataset)
+    metric, images = metric_of(dataset), holds_images(dataset)
     sampler = make_sampler(
         dataset, split, ways=ways, shots=shots, queries=queries, within_alphabet=within_alphabet, seed=seed
     )
@@ -137,28 +192,26 @@ def evaluate(
         ):
             task = task.to(device)
             scores = task_scores(learner, task.support_x, task.support_y, task.query_x)
-            if regression:
-                values[index] = torch.mean((scores - task.query_y) ** 2).item()
-            else:
-                values[index] = accuracy(scores, task.query_y)
+            values[index] = METRICS[metric](scores, task.query_y)
     return Evaluation(
-        "mse" if regression else "accuracy",
+        metric,
         float(values.mean()),
         confidence_interval(values),
         values,
         dataset=getattr(dataset, "name", type(dataset).__name__),
         split=split,
-        ways=None if regression else ways,
+        ways=ways if images else None,
         shots=shots,
         queries=queries,
         episodes=episodes,
         seed=seed,
         within_alphabet=within_alphabet,
+        tasks="" if images or getattr(dataset, "is_regression", False) else dataset.describe(shots, queries),
     )
 
 
 def validation_score(learner, dataset, *, ways: int, shots: int, queries: int, episodes: int, seed: int) -> Evaluation:
-    """What meta-training keeps the best weights by (higher accuracy or lower mean squared error is better): the
+    """What meta-training keeps the best weights by (higher accuracy, lower mean squared error or bit errors): the
     learner protocol on `episodes` seeded tasks of the val split, or, for a learner that reads sequences, Santoro et
     al.'s protocol, the one those networks are built for and reported in: the mean accuracy over the 2nd to the last
     presentation of each class (the 1st can only be guessed) in `episodes` seeded val sequences of `ways` classes x

@@ -26,7 +26,10 @@ What a learner class declares (class attributes, read by the command line and by
 - compares_embeddings: it classifies by comparing embeddings of support and query (test-time shifted views
   apply to it);
 - takes_test_inner_steps: its inner loop may take another number of steps at test time (`test_inner_steps`);
-- reads_sequences: it is trained, validated and reported on sequence episodes, by presentation (Santoro et al.).
+- reads_sequences: it is trained, validated and reported on sequence episodes, by presentation (Santoro et al.);
+- task_family: the generated tasks it is built for, and the only ones it takes: "copy" (the copy task: ntm,
+  lstm-copy) or "stories" (questions about stories: memnet); None for image classification and regression, the
+  tasks of every other method.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class Learner(nn.Module):
     compares_embeddings = False
     takes_test_inner_steps = False
     reads_sequences = False
+    task_family: str | None = None
 
     saved_config: dict | None = None  # set by fewshot_lab.methods.build_learner
 

@@ -30,7 +30,7 @@ def test_unknown_name_lists_the_known_datasets():
     with pytest.raises(
         ValueError,
         match="unknown dataset 'mini-imagenet': known datasets are glyphs, omniglot, "
-        "omniglot-small, sinusoid, or the path of a folder",
+        "omniglot-small, sinusoid, copy, babi-1, babi-2, or the path of a folder",
     ):
         load_dataset("mini-imagenet")
 

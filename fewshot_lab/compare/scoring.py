@@ -40,6 +40,7 @@ def compare(
 ) -> Comparison:
     """Score every run folder at every (ways, shots) setting on the same seeded tasks of its dataset (or of
     `dataset` for all). Every folder is checked before any scoring starts."""
+    from fewshot_lab.methods import learner_class
     from fewshot_lab.saved import load
 
     runs = [Path(run) for run in runs]
@@ -52,6 +53,16 @@ def compare(
     if refused:
         raise ValueError(f"a setting needs at least 2 ways and 1 shot, got {', '.join(refused)}")
     records = [run_record(run) for run in runs]
+    generated = [
+        f"{run} ({record['method']})"
+        for run, record in zip(runs, records)
+        if learner_class(record["method"]).task_family
+    ]
+    if generated:
+        raise ValueError(
+            f"compare scores classifiers at WAYSxSHOTS settings; {', '.join(generated)} learned generated tasks (the "
+            f"copy task, stories), which have no ways: score them with fewshot-lab evaluate"
+        )
     device = default_device(device)
     datasets = {}
     comparison = Comparison(

@@ -4,6 +4,8 @@ load_dataset("glyphs")                  # the embedded default, generated from b
 load_dataset("omniglot-small")          # the two minimal Omniglot background sets (downloaded once)
 load_dataset("omniglot", split="vinyals", rotations=True)
 load_dataset("sinusoid")                # MAML's regression task family
+load_dataset("copy")                    # the Neural Turing Machine's copy task
+load_dataset("babi-1")                  # stories with questions, bAbI-style task 1 (babi-2: task 2)
 load_dataset("path/to/my_images")       # a folder of class folders
 """
 
@@ -54,6 +56,27 @@ SOURCES = {
             "fewshot_lab.data.sinusoid",
             "SinusoidFamily",
             "MAML's sine-wave regression tasks, y = A sin(x - phase)",
+            "generated per task",
+        ),
+        Source(
+            "copy",
+            "fewshot_lab.data.copy_task",
+            "CopyTasks",
+            "the Neural Turing Machine's copy task (Graves et al. 2014): random 8-bit vectors, delimiter, recall",
+            "generated per task",
+        ),
+        Source(
+            "babi-1",
+            "fewshot_lab.data.stories",
+            "single_supporting_fact",
+            "stories of people moving, 'where is mary?': bAbI-style task 1, generated from a small grammar",
+            "generated per task",
+        ),
+        Source(
+            "babi-2",
+            "fewshot_lab.data.stories",
+            "two_supporting_facts",
+            "stories of people moving and carrying objects, 'where is the milk?': bAbI-style task 2, generated",
             "generated per task",
         ),
     )
@@ -115,6 +138,12 @@ def list_datasets() -> list[dict]:
     return rows
 
 
+def holds_images(dataset) -> bool:
+    """Whether a dataset's tasks classify images: not a regression family (sinusoid), nor a family of generated
+    tasks (task_family: the copy task's bit sequences, babi-1 and babi-2's stories), which draw their own tasks."""
+    return not getattr(dataset, "is_regression", False) and getattr(dataset, "task_family", None) is None
+
+
 def make_sampler(
     dataset,
     split: str = "train",
@@ -124,8 +153,9 @@ def make_sampler(
     within_alphabet: bool = False,
     seed: int | None = 0,
 ):
-    """A task sampler for any dataset: N-way K-shot classification tasks, or K-shot regression tasks."""
-    if getattr(dataset, "is_regression", False):
+    """A task sampler for any dataset: N-way K-shot classification tasks, or a family's own tasks (K-shot
+    regression; copy sequences of length K; stories of K sentences with `queries` questions), where ways is not used."""
+    if not holds_images(dataset):
         if within_alphabet:
             raise ValueError(f"{dataset.name} has no alphabets: within_alphabet applies to image datasets only")
         return dataset.sampler(split, shots=shots, queries=queries, seed=seed)

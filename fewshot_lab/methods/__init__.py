@@ -14,10 +14,13 @@ import torch
 from fewshot_lab.backbones import BACKBONES, make_backbone
 from fewshot_lab.methods.anil import ANIL
 from fewshot_lab.methods.baseline import FineTuner, PretrainedNearestNeighbour
+from fewshot_lab.methods.copying import CopyLSTM
 from fewshot_lab.methods.maml import MAML, FirstOrderMAML, MetaSGD
 from fewshot_lab.methods.mann import MemoryAugmentedNetwork
 from fewshot_lab.methods.matching import MatchingNetwork
+from fewshot_lab.methods.memnet import EndToEndMemoryNetwork
 from fewshot_lab.methods.metalstm import MetaLSTM
+from fewshot_lab.methods.ntm import NeuralTuringMachine
 from fewshot_lab.methods.protonet import PrototypicalNetwork
 from fewshot_lab.methods.reptile import Reptile
 from fewshot_lab.methods.sequence import LSTMBaseline
@@ -35,6 +38,9 @@ LEARNERS = (
     MemoryAugmentedNetwork,
     LSTMBaseline,
     MetaLSTM,
+    NeuralTuringMachine,
+    CopyLSTM,
+    EndToEndMemoryNetwork,
 )
 METHODS = {learner.method: learner for learner in LEARNERS}  # name -> class, each name written once, on its class
 
@@ -51,7 +57,8 @@ def build_learner(method: str, backbone: str = "conv4", in_channels: int = 1, im
     learners, Matching Networks' FCE LSTMs).
 
     The pretrained learners ("knn", "finetune") also need train_classes=, the number of meta-train classes. The
-    sequence learners ("mann", "lstm") choose their own image encoder (encoder=) and take no backbone.
+    sequence learners ("mann", "lstm") choose their own image encoder (encoder=) and take no backbone, nor do the
+    learners of generated tasks (task_family: "ntm", "lstm-copy", "memnet"), which read bits or words.
     """
     cls = learner_class(method)
     if backbone not in BACKBONES:

@@ -60,12 +60,25 @@ def small_conv() -> nn.Sequential:
     return nn.Sequential(*layers, nn.Flatten())
 
 
-def _map_state(function, state):
+def map_state(function, state):
     """Apply `function` to every tensor of a (nested) tuple of tensors, keeping its structure."""
     if isinstance(state, torch.Tensor):
         return function(state)
-    mapped = [_map_state(function, part) for part in state]
+    mapped = [map_state(function, part) for part in state]
     return type(state)(*mapped) if hasattr(state, "_fields") else type(state)(mapped)
+
+
+def run_steps(step, inputs: torch.Tensor, state, record: bool = False):
+    """Apply step(inputs_t, state) -> (scores, state) to inputs [sequences, steps, features], one step after
+    another. Returns the scores stacked [sequences, steps, ...], the final state, and (record=True) the state after
+    every step, detached, else an empty list."""
+    scores, trace = [], []
+    for t in range(inputs.shape[1]):
+        step_scores, state = step(inputs[:, t], state)
+        scores.append(step_scores)
+        if record:
+            trace.append(map_state(lambda tensor: tensor.detach(), state))
+    return torch.stack(scores, dim=1), state, trace
 
 
 class SequenceLearner(Learner):
@@ -148,19 +161,12 @@ class SequenceLearner(Learner):
         Returns the scores [episodes, steps, ways], the final state, and (record=True) the state after
         every step, else an empty list.
         """
-        episodes, steps = labels.shape
         encoded = images if images.dim() == 3 else self.encode(images)  # [episodes, steps, input_features]
         shown = nn.functional.one_hot(labels, self.ways).to(encoded.dtype)  # [episodes, steps, ways]
         previous = torch.cat([torch.zeros_like(shown[:, :1]), shown[:, :-1]], dim=1)  # onehot(y_{t-1}), 0 at t = 0
         inputs = torch.cat([encoded, previous], dim=-1)  # [episodes, steps, input_features + ways]
-        state = self.initial_state(episodes, images.device) if state is None else state
-        scores, trace = [], []
-        for t in range(steps):
-            step_scores, state = self.step(inputs[:, t], state)
-            scores.append(step_scores)
-            if record:
-                trace.append(_map_state(lambda tensor: tensor.detach(), state))
-        return torch.stack(scores, dim=1), state, trace
+        state = self.initial_state(len(labels), images.device) if state is None else state
+        return run_steps(self.step, inputs, state, record)
 
     def training_stream(self, dataset, ways: int, shots: int, queries: int, meta_batch: int, seed: int):
         """Batches of `meta_batch` sequence episodes of `ways` classes x `instances` drawings from the train split
@@ -194,7 +200,7 @@ class SequenceLearner(Learner):
         def scores(query_x: torch.Tensor) -> torch.Tensor:
             queries = len(query_x)
             inputs = torch.cat([self.encode(query_x), last_label.expand(queries, -1)], dim=1)
-            from_support = _map_state(lambda tensor: tensor.expand(queries, *tensor.shape[1:]), state)
+            from_support = map_state(lambda tensor: tensor.expand(queries, *tensor.shape[1:]), state)
             return self.step(inputs, from_support)[0][:, :ways]  # [queries, ways], each query on its own
 
         return scores

@@ -1,7 +1,8 @@
 """Small trained models shipped with the package, for the notebook of section 7.6, which cannot train a
-memory-augmented network far enough in its two minutes.
+memory-augmented network, nor a Neural Turing Machine on the copy task, far enough in its two minutes.
 
     learner = load_pretrained("mann_omniglot")   # a MemoryAugmentedNetwork, evaluation mode, on the CPU
+    ntm = load_pretrained("ntm_copy")            # a NeuralTuringMachine (lstm_copy: its LSTM baseline)
     learner.pretrained["commands"]               # the exact commands that trained it
     learner.pretrained["history"]                # meta-validation accuracy over meta-training steps
 
@@ -50,10 +51,17 @@ _SEQUENCE = (
 _SHIPPED_FLAGS = "".join(
     f" --{option.replace('_', '-')}" for option in SHIPPED_VARIANT
 )  # --add-vectors --write-to-last
+# the copy task on sequences of lengths 1 to 10, validated once, at the end: the last weights are the best ones
+_COPY = (
+    "train --method {method} --dataset copy --shots 10 --meta-batch 16 --steps {steps} --lr 3e-3 "
+    "--val-every {steps} --val-episodes {val_episodes} --out {runs}/{name}"
+)
 # name -> (commands with the steps, validation and {runs} folder left open, their full-length steps)
 RECIPES = {
     "mann_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "mann") + _SHIPPED_FLAGS], [2500, 12000]),
     "lstm_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "lstm")], [2500, 12000]),
+    "ntm_copy": ([_COPY.replace("{method}", "ntm").replace("{name}", "ntm_copy")], [2000]),
+    "lstm_copy": ([_COPY.replace("{method}", "lstm-copy").replace("{name}", "lstm_copy")], [2000]),
 }
 
 
