@@ -29,7 +29,7 @@ from hardware import cpu_description
 from fewshot_lab.cli import main as fewshot_lab
 from fewshot_lab.data import load_dataset
 from fewshot_lab.evaluation import evaluate
-from fewshot_lab.lessons.s76_memory_systems import plot_story_attention
+from fewshot_lab.lessons.s76 import plot_story_attention
 from fewshot_lab.saved import load
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"

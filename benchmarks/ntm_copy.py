@@ -27,7 +27,7 @@ import numpy as np
 from hardware import cpu_description
 
 from fewshot_lab.data import load_dataset
-from fewshot_lab.lessons.s76_memory_systems import (
+from fewshot_lab.lessons.s76 import (
     copy_trace,
     errors_by_length,
     plot_bit_errors_by_length,

@@ -240,7 +240,7 @@ def test_the_attention_figure_draws_one_question():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from fewshot_lab.lessons.s76_memory_systems import plot_story_attention
+    from fewshot_lab.lessons.s76 import plot_story_attention
 
     stories = StoryTasks(2)
     figure = plot_story_attention(small(hops=3), stories, story(shots=6), question=1)

@@ -318,7 +318,7 @@ def test_copy_figures_draw_the_heads_and_the_errors_by_length():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from fewshot_lab.lessons.s76_memory_systems import (
+    from fewshot_lab.lessons.s76 import (
         copy_trace,
         errors_by_length,
         plot_bit_errors_by_length,

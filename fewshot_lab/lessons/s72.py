@@ -51,6 +51,19 @@ FAMILIES = {
     ),
     "mann": ("memory (model-based)", "7.6", "a controller and its memory access", "the contents of an external memory"),
     "lstm": ("memory (model-based)", "7.6", "a recurrent network", "its hidden state"),
+    "ntm": (
+        "memory (model-based)",
+        "7.6",
+        "a controller and its content and location addressing",
+        "the contents of its memory (a copy task)",
+    ),
+    "lstm-copy": ("memory (model-based)", "7.6", "a recurrent network", "its hidden state (a copy task)"),
+    "memnet": (
+        "memory (attention over stored items)",
+        "7.6",
+        "the embeddings of sentences and questions",
+        "nothing: attention over the story in its memory",
+    ),
     "metalstm": (
         "learned optimizer",
         "7.7",

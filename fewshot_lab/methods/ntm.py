@@ -18,7 +18,7 @@ one-hot there), and the memory starts with every cell at INITIAL_MEMORY, so that
 content addressing finds nothing until something is written. Nothing in the weights says "sweep the memory": a write
 head that moves one slot per step (g_t = 0, s_t on +1, gamma_t large) while the sequence is shown, and a read head
 that sweeps the same rows during the recall, are what training finds (the paper's figure 6;
-fewshot_lab.lessons.s76_memory_systems.plot_copy_weightings draws them). The shipped NTM's read head waits at the
+fewshot_lab.lessons.s76.plot_copy_weightings draws them). The shipped NTM's read head waits at the
 first slot until the delimiter, then moves on by one slot per step (the paper's program returns a head to the start
 location after the delimiter).
 Because that program does not depend on the length, it still works on sequences longer than any in training, where
