@@ -15,6 +15,7 @@ from fewshot_lab.lessons.s76 import (
     plot_memory,
     plot_presentation_accuracy,
     plot_slow_and_fast,
+    unseen_label_guess,
 )
 from tests.test_evaluation import pattern_dataset
 from tests.test_mann import small
@@ -52,3 +53,12 @@ def test_memory_figures_and_the_episode_stepper_draw_one_episode():
     stepper = EpisodeStepper(learner, dataset, ways=3, instances=4)
     stepper.step.value = 7
     assert stepper.picture.value[:4] == b"\x89PNG" and "step 8" in stepper.note.value
+
+
+def test_guessing_among_the_unseen_labels_scores_the_harmonic_mean_on_first_drawings():
+    assert unseen_label_guess(torch.tensor([2, 0, 0, 1]), ways=3) == pytest.approx((1 / 3 + 1 / 2 + 1) / 3)
+    episodes = EpisodeSequences(pattern_dataset(), "test", ways=5, instances=4, seed=0)
+    labels = torch.stack([episodes.sample().labels for _ in range(3)])  # [episodes, steps]
+    assert unseen_label_guess(labels, ways=5) == pytest.approx(sum(1 / k for k in range(1, 6)) / 5)
+    with pytest.raises(ValueError, match=r"0\.\.4 for 5 ways"):
+        unseen_label_guess(torch.tensor([0, 5]), ways=5)

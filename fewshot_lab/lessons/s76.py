@@ -5,6 +5,7 @@ figure = plot_addressing(trace)           # write and read weights over the epis
 figure = plot_memory(trace, step=30)      # the memory matrix at one step, rows labelled by what they hold
 figure = plot_presentation_accuracy({"MANN": result, "LSTM": other})
 figure = plot_slow_and_fast(history, result)
+unseen_label_guess(episode.labels, ways=5)  # the best accuracy on a class's first drawing: 1 / labels not yet used
 EpisodeStepper(mann, dataset)             # a slider over the steps of an episode
 
 The two systems the MANN came from: the Neural Turing Machine on its copy task (Graves et al. 2014) and the
@@ -84,6 +85,24 @@ def memory_trace(learner, episode: SequenceEpisode) -> MemoryTrace:
         stack("usage"),
         stack("memory"),
     )
+
+
+def unseen_label_guess(labels: torch.Tensor, ways: int) -> float:
+    """Expected accuracy, on the first drawing of each class, of guessing uniformly among the labels not shown yet.
+
+    labels: [steps] or [episodes, steps], each in 0..ways-1. By step t the labels of steps 1..t-1 have all been
+    given (each one step late), so a class's first drawing must take one of the labels not seen so far: with k
+    classes already shown the guess is right with probability 1 / (ways - k). Averaged over the first drawings.
+    """
+    labels = torch.as_tensor(labels).reshape(-1, labels.shape[-1])  # [episodes, steps]
+    if labels.min() < 0 or labels.max() >= ways:
+        raise ValueError(f"labels must lie in 0..{ways - 1} for {ways} ways, got {labels.min()}..{labels.max()}")
+    chances = []
+    for episode in labels.tolist():
+        for step, label in enumerate(episode):
+            if label not in episode[:step]:  # a class's first drawing
+                chances.append(1.0 / (ways - len(set(episode[:step]))))
+    return sum(chances) / len(chances)
 
 
 def _used_slots(trace: MemoryTrace, threshold: float = 0.05) -> np.ndarray:
