@@ -119,6 +119,14 @@ def pytest_configure(config):
     os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="fewshot_lab_matplotlib_")
     import matplotlib.font_manager  # noqa: F401  (builds the font cache now, outside any notebook)
 
+    # Under pytest-xdist, each worker process already takes a core: one torch thread per worker (and per
+    # notebook kernel it starts) keeps the workers from oversubscribing the cores.
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        import torch
+
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
+
 
 @pytest.fixture(scope="session")
 def glyphs_dataset():
