@@ -26,6 +26,16 @@ def test_the_partition_counts_what_adapts_per_task():
     assert counts["metasgd"] == {"adapted per task": 1761, "shared by every task": 1761}  # alpha: one per weight
 
 
+def test_a_learner_that_takes_no_step_adapts_no_weight():
+    method, options = s72.DIAL["nothing adapts (pretrained)"]
+    assert s72.parameter_partition(s72.sinusoid_learner(method, **options)) == {
+        "adapted per task": 0,
+        "shared by every task": 1761,
+    }
+    stepping_at_test = s72.sinusoid_learner("maml", inner_steps=0, test_inner_steps=1)
+    assert s72.parameter_partition(stepping_at_test)["adapted per task"] == 1761
+
+
 def test_dial_experiment_is_seeded_and_scores_every_setting_on_the_same_tasks():
     settings = {label: s72.DIAL[label] for label in ("head adapts (ANIL)", "every weight adapts (MAML)")}
     first = s72.dial_experiment(steps=5, episodes=4, meta_batch=2, settings=settings)

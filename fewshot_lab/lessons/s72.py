@@ -130,8 +130,10 @@ def sinusoid_learner(method: str, inner_lr: float = 0.01, **options):
 
 def parameter_partition(learner) -> dict:
     """{"adapted per task": weights, "shared by every task": weights}: what the inner loop changes and what only
-    the outer loop does (Meta-SGD's step sizes count as shared)."""
-    adapted = sum(weight.numel() for weight in learner.fast_parameters().values())
+    the outer loop does (Meta-SGD's step sizes count as shared). A learner that takes no gradient step when it adapts
+    (inner_steps=0: pretrained on all tasks, used as it is) adapts none."""
+    steps = learner.inner_steps if learner.test_inner_steps is None else learner.test_inner_steps
+    adapted = sum(weight.numel() for weight in learner.fast_parameters().values()) if steps > 0 else 0
     total = sum(weight.numel() for weight in learner.parameters())
     return {"adapted per task": adapted, "shared by every task": total - adapted}
 
