@@ -1,6 +1,7 @@
 """fewshot-lab compare: every run on identical seeded tasks, a table rebuilt from its JSON, clear refusals."""
 
 import json
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pytest
@@ -191,3 +192,12 @@ def test_a_folder_that_is_not_a_run_is_refused_and_nothing_is_written(runs, tmp_
     assert not (tmp_path / "results").exists()
     with pytest.raises(ValueError, match="at least one run"):
         compare([])
+
+
+def test_the_short_table_keeps_the_protocol_and_leaves_out_how_it_was_made():
+    comparison = read_comparison(Path(__file__).resolve().parents[1] / "results" / "compare_all.json")
+    full, short = markdown_table(comparison), markdown_table(comparison, details=False)
+    assert short.startswith("Protocol: test split") and "| glyphs-protonet | protonet |" in short
+    assert "Command:" in full and "Note:" in full and "/proc" in full
+    assert "Command:" not in short and "Note:" not in short and "/proc" not in short and "Evaluated on" not in short
+    assert short.splitlines()[1:] == [line for line in full.splitlines() if line in short.splitlines()][1:]

@@ -24,5 +24,8 @@ def test_adaptation_time_and_the_accuracy_time_figure():
     left, right = plot_accuracy_and_time(evaluations, times).axes
     assert len(left.patches) == len(right.patches) == 3 and right.get_xscale() == "log"
     assert [label.get_text() for label in left.get_yticklabels()] == ["protonet", "pixels"]
+    assert right.get_xlabel() == "seconds to adapt to one task and label its queries (median)"
+    step_label = "seconds per meta-training step"
+    assert plot_accuracy_and_time(evaluations, times, time_label=step_label).axes[1].get_xlabel() == step_label
     with pytest.raises(ValueError, match="the same"):
         plot_accuracy_and_time(evaluations, {("protonet", 1): seconds})

@@ -78,20 +78,26 @@ def _cell_text(cell: Cell) -> list[str]:
     return [f"{100 * cell.accuracy:.1f} ± {100 * cell.ci95:.1f}", f"{cell.adapt_ms:.1f}", f"{cell.peak_memory_mb:.0f}"]
 
 
-def markdown_table(comparison: Comparison) -> str:
-    """The comparison as markdown: one table per dataset, a row per run and setting."""
+def markdown_table(comparison: Comparison, details: bool = True) -> str:
+    """The comparison as markdown: one table per dataset, a row per run and setting.
+
+    details=False leaves out how it was measured and made (hardware, memory sampling, command, note) and keeps
+    the protocol: the short form a lesson shows beside its own explanation."""
     lines = [
         f"Protocol: {comparison.split} split, {comparison.queries} queries per class, {comparison.episodes} "
         f"tasks, seed {comparison.seed}, identical tasks for every method (checked by fingerprint); "
         f"accuracy in % with its 95% CI.  ",
-        f"Evaluated on: {comparison.hardware} ({comparison.device}).  ",
-        f"Adaptation time: median per task of adapt + scoring the queries. Peak memory: {comparison.memory}. "
-        f"Meta-training time: as recorded in each run's history, on the machine and load it was trained on.  ",
     ]
-    if comparison.command:
-        lines.append(f"Command: `{comparison.command}`  ")
-    if comparison.note:
-        lines.append(f"Note: {comparison.note}  ")
+    if details:
+        lines += [
+            f"Evaluated on: {comparison.hardware} ({comparison.device}).  ",
+            f"Adaptation time: median per task of adapt + scoring the queries. Peak memory: {comparison.memory}. "
+            f"Meta-training time: as recorded in each run's history, on the machine and load it was trained on.  ",
+        ]
+        if comparison.command:
+            lines.append(f"Command: `{comparison.command}`  ")
+        if comparison.note:
+            lines.append(f"Note: {comparison.note}  ")
     for dataset in dict.fromkeys(cell.dataset for cell in comparison.cells):
         lines += [
             "",

@@ -82,12 +82,15 @@ def compare_per_task(evaluations: dict, reference: str | None = None):
     return figure
 
 
-def plot_accuracy_and_time(evaluations: dict, seconds: dict):
+ADAPTATION_TIME = "seconds to adapt to one task and label its queries (median)"
+
+
+def plot_accuracy_and_time(evaluations: dict, seconds: dict, time_label: str = ADAPTATION_TIME):
     """Accuracy and cost side by side, a row per method and a bar per number of shots: the accuracy with its 95% CI
-    (left) and the time to adapt to one task (right, log scale).
+    (left) and a time (right, log scale), by default the time to adapt to one task.
 
     evaluations: {(method, shots): Evaluation}; seconds: {(method, shots): seconds}, the same keys
-    (adaptation_time measures them).
+    (adaptation_time measures them); time_label: what the seconds measure, e.g. "seconds per meta-training step".
     """
     if set(evaluations) != set(seconds):
         raise ValueError(
@@ -124,7 +127,7 @@ def plot_accuracy_and_time(evaluations: dict, seconds: dict):
     left.set_xlabel("accuracy on test tasks (95% CI)")
     right.set_xscale("log")
     right.set_xlim(right=max(seconds.values()) * 4)
-    right.set_xlabel("seconds to adapt to one task and label its queries (median)")
+    right.set_xlabel(time_label)
     first = next(iter(evaluations.values()))
     left.set_title(f"{first.ways}-way tasks of {first.dataset}", fontsize=9)
     right.set_title("what it costs per task", fontsize=9)
