@@ -321,7 +321,7 @@ def copy_trace(learner, task: CopyTask) -> CopyTrace:
     )
 
 
-def _used_slots(weights: torch.Tensor, threshold: float = 0.05) -> slice:
+def _copy_slots(weights: torch.Tensor, threshold: float = 0.05) -> slice:
     """The smallest run of slots holding every weight above `threshold`, [steps, slots] summed over heads."""
     used = np.flatnonzero((weights > threshold).any(0).numpy())
     return slice(int(used.min()), int(used.max()) + 1) if len(used) else slice(0, weights.shape[-1])
@@ -332,7 +332,7 @@ def plot_copy_weightings(trace: CopyTrace):
     the read heads read (weights summed over heads, over the memory slots used), one column per step."""
     steps, length = len(trace.inputs), len(trace.targets)
     writes, reads = trace.write_weights.sum(1), trace.read_weights.sum(1)  # [steps, slots]
-    slots = _used_slots(torch.cat([writes, reads]))
+    slots = _copy_slots(torch.cat([writes, reads]))
     figure, axes = plt.subplots(2, 2, figsize=(10, 5.5), sharex=True, gridspec_kw={"height_ratios": [1, 2]})
     panels = (
         (axes[0, 0], trace.inputs.T, "inputs: the sequence, then the delimiter (last row)", "Greys"),
