@@ -130,14 +130,6 @@ def close_figures():
 
     plt.close("all")
 
-    # Under pytest-xdist, each worker process already takes a core: one torch thread per worker (and per
-    # notebook kernel it starts) keeps the workers from oversubscribing the cores.
-    if "PYTEST_XDIST_WORKER" in os.environ:
-        import torch
-
-        os.environ["OMP_NUM_THREADS"] = "1"
-        torch.set_num_threads(1)
-
 
 @pytest.fixture(scope="session")
 def glyphs_dataset():
