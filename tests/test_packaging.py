@@ -51,8 +51,9 @@ def test_cli_lists_datasets_with_cache_state(tmp_path):
         [sys.executable, "-m", "fewshot_lab", "datasets", "--json"], capture_output=True, text=True, check=True, env=env
     )
     rows = {row["name"]: row for row in json.loads(run.stdout)}
-    assert set(rows) == {"glyphs", "omniglot", "omniglot-small", "sinusoid"}
-    assert rows["glyphs"]["cached"] is False and rows["sinusoid"]["cached"] is None
+    assert set(rows) == {"babi-1", "babi-2", "copy", "glyphs", "omniglot", "omniglot-small", "sinusoid"}
+    assert rows["glyphs"]["cached"] is False
+    assert all(rows[name]["cached"] is None for name in ("sinusoid", "copy", "babi-1", "babi-2"))
     table = subprocess.run(
         [sys.executable, "-m", "fewshot_lab", "datasets"], capture_output=True, text=True, check=True, env=env
     ).stdout
