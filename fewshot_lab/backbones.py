@@ -22,6 +22,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from fewshot_lab.checks import check_positive_int
+
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}  # a training precision's name -> Backbone.compute_dtype
 
 
@@ -106,8 +108,7 @@ class ShiftedViews(nn.Module):
 
     def __init__(self, embedding: nn.Module, pixels: int = 1):
         super().__init__()
-        if not isinstance(pixels, int) or isinstance(pixels, bool) or pixels < 1:
-            raise ValueError(f"pixels (how far each view is shifted) must be a positive integer, got {pixels!r}")
+        check_positive_int("pixels (how far each view is shifted)", pixels)
         self.embedding, self.pixels = embedding, pixels
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from fewshot_lab.checks import check_positive_int
 from fewshot_lab.data import holds_images, make_sampler
 from fewshot_lab.data.sequences import EpisodeSequences, presentations
 
@@ -72,8 +73,7 @@ def confidence_interval(values) -> float:
 
 def check_protocol(episodes: int, queries: int):
     """Refuse a number of tasks or of queries that could score nothing (a mean of no values is nan)."""
-    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+    check_positive_int("episodes", episodes)
     if isinstance(queries, bool) or not isinstance(queries, int) or queries < 1:
         raise ValueError(f"queries must be at least 1: a task is scored on its queries, got {queries!r}")
 
@@ -360,8 +360,7 @@ def recall_bound_by_presentation(
 def _by_presentation(correct, learner, dataset, ways, instances, episodes, split, seed, batch) -> PresentationAccuracy:
     """Mean of correct(chunk, ways) [episodes, steps] over each class's k-th drawing, for seeded episodes."""
     ways = ways or learner.ways
-    if not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+    check_positive_int("episodes", episodes)
     sequences = EpisodeSequences(dataset, split, ways=ways, instances=instances, seed=seed)
     values = []
     with evaluation_mode(learner) as device, torch.no_grad():

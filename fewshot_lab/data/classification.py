@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from fewshot_lab.checks import check_positive_int
 from fewshot_lab.data.tasks import TaskStream, TensorRecord
 
 
@@ -40,8 +41,7 @@ class ClassBatches(TaskStream):
     """
 
     def __init__(self, dataset, split: str = "train", batch_size: int = 64, seed: int | None = 0):
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        check_positive_int("batch_size", batch_size)
         self.dataset, self.split, self.batch_size = dataset, split, batch_size
         self.indices, self.labels = split_images(dataset, split)  # [images], [images]
         if len(dataset.splits[split]) < 2:

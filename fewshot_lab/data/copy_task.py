@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from fewshot_lab.checks import check_positive_int
 from fewshot_lab.data.dataset import SPLITS
 from fewshot_lab.data.tasks import TaskStream, TensorRecord, check_seed
 
@@ -45,8 +46,7 @@ class CopyTasks:
     metric = "bit errors"
 
     def __init__(self, bits: int = 8):
-        if isinstance(bits, bool) or not isinstance(bits, int) or bits < 1:
-            raise ValueError(f"bits (per vector) must be a positive integer, got {bits!r}")
+        check_positive_int("bits (per vector)", bits)
         self.bits = bits
 
     def sampler(self, split: str = "train", shots: int = 10, queries: int | None = None, seed: int | None = 0):

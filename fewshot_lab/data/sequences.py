@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
+from fewshot_lab.checks import check_positive_int
 from fewshot_lab.data.tasks import MetaBatches, TaskSampler, TaskStream, TensorRecord
 
 CODE_BATCH = 1000  # images encoded at once by image_codes
@@ -50,10 +51,7 @@ class EpisodeSequences(TaskStream):
     """
 
     def __init__(self, dataset, split: str = "train", ways: int = 5, instances: int = 10, seed: int | None = 0):
-        if not isinstance(instances, int) or instances < 1:
-            raise ValueError(
-                f"instances (drawings of each class per episode) must be a positive integer, got {instances!r}"
-            )
+        check_positive_int("instances (drawings of each class per episode)", instances)
         self.tasks = TaskSampler(dataset, split, ways=ways, shots=instances, queries=0, seed=seed)
         self.ways, self.instances = ways, instances
         self._rng = self.tasks._rng  # one generator for the classes, the drawings and their order

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from fewshot_lab.checks import check_positive_int
 from fewshot_lab.data.dataset import SPLITS
 from fewshot_lab.data.tasks import TaskStream, TensorRecord, check_seed
 
@@ -104,8 +105,7 @@ class StorySampler(TaskStream):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
         for name, value in (("shots (sentences per story)", shots), ("queries (questions per story)", queries)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_positive_int(name, value)
         check_seed(seed)
         self.family, self.split, self.shots, self.queries, self.seed = family, split, int(shots), int(queries), seed
         self._rng = np.random.default_rng(None if seed is None else [seed, SPLITS.index(split)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fewshot_lab.checks import check_positive_int
 from fewshot_lab.data import make_sampler
 from fewshot_lab.data.dataset import FewShotDataset
 from fewshot_lab.evaluation import evaluation_mode, task_scores
@@ -23,8 +24,7 @@ def adaptation_time(
 ) -> float:
     """The median wall-clock seconds a learner takes to learn one task from its support set and label its
     queries (learner.adapt, then the task model on the query set), over `tasks` seeded tasks, in eval mode."""
-    if not isinstance(tasks, int) or tasks < 1:
-        raise ValueError(f"tasks must be a positive integer, got {tasks!r}")
+    check_positive_int("tasks", tasks)
     runs = []
     with evaluation_mode(learner) as device:
         for task in make_sampler(dataset, split, ways=ways, shots=shots, queries=queries, seed=seed).take(tasks):

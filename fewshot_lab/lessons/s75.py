@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from fewshot_lab.checks import check_positive_int
 from fewshot_lab.evaluation import evaluation_mode
 from fewshot_lab.lessons.drawing import label_colours, show_image
 from fewshot_lab.lessons.embedding import pca_projection
@@ -177,8 +178,7 @@ def attention_cost(
     bad = [size for size in support_sizes if size < ways or size % ways]
     if bad:
         raise ValueError(f"support sizes must be multiples of ways={ways} (ways * shots), got {bad}")
-    if not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
+    check_positive_int("repeats", repeats)
     torch.manual_seed(seed)
     learners = {
         name: build_learner(method, backbone=backbone, **options) for name, (method, options) in COST_LEARNERS.items()

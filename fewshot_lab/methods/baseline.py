@@ -30,6 +30,7 @@ import copy
 import torch
 from torch import nn
 
+from fewshot_lab.checks import check_positive_int
 from fewshot_lab.data.classification import ClassBatch, ClassBatches, split_images
 from fewshot_lab.evaluation import accuracy
 from fewshot_lab.learner import Learner
@@ -60,12 +61,8 @@ class PretrainedEmbedding(Learner):
                 f"train_classes (the number of meta-train classes) must be an integer of at least 2, "
                 f"got {train_classes!r}"
             )
-        if not isinstance(features, int) or features < 1:
-            raise ValueError(
-                f"features (the size of the embedding's output) must be a positive integer, got {features!r}"
-            )
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        check_positive_int("features (the size of the embedding's output)", features)
+        check_positive_int("batch_size", batch_size)
         self.embedding = embedding
         self.head = nn.Linear(features, train_classes)  # the pretraining classifier: new tasks never use it
         self.batch_size = batch_size
@@ -218,8 +215,7 @@ def forgetting(learner: FineTuner, dataset, task, images_per_class: int = 5) -> 
             f"forgetting measures a FineTuner, not a {type(learner).__name__}; a knn learner changes no "
             f"weight when it adapts, so it forgets nothing"
         )
-    if not isinstance(images_per_class, int) or images_per_class < 1:
-        raise ValueError(f"images_per_class must be a positive integer, got {images_per_class!r}")
+    check_positive_int("images_per_class", images_per_class)
     learner.check_dataset(dataset)
     device = next(learner.parameters()).device
     indices, labels = split_images(dataset, "train", per_class=images_per_class)  # [images], [images]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from fewshot_lab.checks import check_positive_int
 from fewshot_lab.data.copy_task import CopySampler, presentation, recall_inputs
 from fewshot_lab.data.tasks import MetaBatches
 from fewshot_lab.learner import Learner
@@ -41,8 +42,7 @@ class CopyLearner(Learner):
 
     def __init__(self, bits: int = 8):
         super().__init__()
-        if isinstance(bits, bool) or not isinstance(bits, int) or bits < 1:
-            raise ValueError(f"bits (per vector) must be a positive integer, got {bits!r}")
+        check_positive_int("bits (per vector)", bits)
         self.bits = bits
 
     def initial_state(self, sequences: int, device):

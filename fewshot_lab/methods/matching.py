@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from fewshot_lab.backbones import conv4
+from fewshot_lab.checks import check_positive_int
 from fewshot_lab.learner import Learner
 
 
@@ -69,10 +70,7 @@ class MatchingNetwork(Learner):
                 "full_context=True needs features=, the size of the embedding's output "
                 f"(64 for conv4 on 28x28 images), got features={features!r}"
             )
-        if not isinstance(fce_steps, int) or fce_steps < 1:
-            raise ValueError(
-                f"fce_steps (K, the reads of the attention LSTM) must be a positive integer, got {fce_steps!r}"
-            )
+        check_positive_int("fce_steps (K, the reads of the attention LSTM)", fce_steps)
         self.embedding = embedding if embedding is not None else conv4()
         self.scale, self.full_context, self.fce_steps = float(scale), full_context, fce_steps
         if full_context:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from fewshot_lab.checks import check_positive_int
 from fewshot_lab.data.stories import VOCABULARY
 from fewshot_lab.learner import Learner
 
@@ -66,8 +67,7 @@ class EndToEndMemoryNetwork(Learner):
     ):
         super().__init__()
         for name, value in (("hops", hops), ("dimensions", dimensions), ("memory_size", memory_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_positive_int(name, value)
         if isinstance(linear_start, bool) or not isinstance(linear_start, int) or linear_start < 0:
             raise ValueError(f"linear_start must be a number of training steps (0 or more), got {linear_start!r}")
         if isinstance(vocabulary, bool) or not isinstance(vocabulary, int) or vocabulary < 2:

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from fewshot_lab.checks import check_positive_int
 from fewshot_lab.learned_optimizer import preprocess
 from fewshot_lab.learner import Learner
 
@@ -54,8 +55,7 @@ class MetaLSTM(Learner):
         if not isinstance(embedding, nn.Module):
             raise TypeError(f"embedding must be a torch.nn.Module, got {type(embedding).__name__}")
         for name, value in (("features", features), ("max_ways", max_ways), ("hidden", hidden)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_positive_int(name, value)
         if not isinstance(inner_steps, int) or inner_steps < 0:
             raise ValueError(f"inner_steps must be 0 or more, got {inner_steps!r}")
         for module in embedding.modules():

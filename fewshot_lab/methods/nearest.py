@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from fewshot_lab.checks import check_positive_int
 from fewshot_lab.learner import Learner
 
 
@@ -30,8 +31,7 @@ class NearestNeighbour(Learner):
         super().__init__()
         if rule not in ("neighbour", "centroid"):
             raise ValueError(f"rule must be 'neighbour' (k-NN) or 'centroid' (nearest class mean), got {rule!r}")
-        if not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
+        check_positive_int("k", k)
         self.embedding = embedding if embedding is not None else nn.Flatten()
         self.k, self.rule = k, rule
 

@@ -35,6 +35,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from fewshot_lab.checks import check_positive_int
 from fewshot_lab.methods.addressing import SHIFTS, address, read, write
 from fewshot_lab.methods.copying import CopyLearner
 
@@ -62,8 +63,7 @@ class NeuralTuringMachine(CopyLearner):
     def __init__(self, bits: int = 8, hidden: int = 100, slots: int = 128, width: int = 20, heads: int = 1):
         super().__init__(bits)
         for name, value in (("hidden", hidden), ("slots", slots), ("width", width), ("heads", heads)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_positive_int(name, value)
         self.slots, self.width, self.heads = slots, width, heads
         self.controller = nn.LSTMCell(bits + 1 + heads * width, hidden)
         addressed = 2 * heads  # the read heads, then the write heads

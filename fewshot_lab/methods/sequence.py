@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from fewshot_lab.backbones import conv4
+from fewshot_lab.checks import check_positive_int
 from fewshot_lab.data.sequences import CodedBatches, EpisodeSequences, image_codes, presentations
 from fewshot_lab.data.tasks import MetaBatches
 from fewshot_lab.evaluation import accuracy, evaluation_mode
@@ -107,8 +108,7 @@ class SequenceLearner(Learner):
         if freeze_encoder and encoder == "pixels":
             raise ValueError("freeze_encoder applies to a learned encoder (conv or conv4); pixels has no weights")
         for name, value in (("ways", ways), ("instances", instances)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_positive_int(name, value)
         if ways < 2:
             raise ValueError(f"ways (label slots) must be at least 2, got {ways}")
         self.embedding = {"conv": small_conv, "conv4": conv4}.get(encoder, lambda: None)()
