@@ -111,6 +111,10 @@ def pytest_configure(config):
 
     if "FEWSHOT_LAB_TEST_DATA" not in os.environ:
         os.environ["FEWSHOT_LAB_TEST_DATA"] = tempfile.mkdtemp(prefix="fewshot_lab_tests_")
+    if "PYTEST_XDIST_WORKER" in os.environ:  # a folder per pytest-xdist worker: each downloads and caches its own
+        worker_data = os.path.join(os.environ["FEWSHOT_LAB_TEST_DATA"], os.environ["PYTEST_XDIST_WORKER"])
+        os.makedirs(worker_data, exist_ok=True)
+        os.environ["FEWSHOT_LAB_TEST_DATA"] = worker_data
     os.environ["FEWSHOT_LAB_DATA"] = os.environ["FEWSHOT_LAB_TEST_DATA"]
     os.environ.pop("FEWSHOT_LAB_MIRROR", None)
     # matplotlib's font cache is per user and can point at fonts of another, deleted environment; then
@@ -120,6 +124,13 @@ def pytest_configure(config):
     import matplotlib.font_manager
 
     matplotlib.use("Agg")  # the tests draw figures without a display
+    # Under pytest-xdist each worker process takes a core: one torch thread per worker, and per notebook kernel
+    # it starts (they inherit OMP_NUM_THREADS), keeps the workers from oversubscribing the cores.
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        import torch
+
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
 
 
 @pytest.fixture
