@@ -1,4 +1,5 @@
-"""Section 7.6's figures and episode stepper: one episode through a MANN's memory, step by step."""
+"""Section 7.6's figures and steppers: one episode through a MANN's memory, one copy sequence through an NTM and
+one story through a memory network, step by step."""
 
 import dataclasses
 
@@ -6,10 +7,14 @@ import numpy as np
 import pytest
 import torch
 
+from fewshot_lab.data.copy_task import CopyTasks
 from fewshot_lab.data.sequences import EpisodeSequences
+from fewshot_lab.data.stories import StoryTasks
 from fewshot_lab.evaluation import accuracy_by_presentation
 from fewshot_lab.lessons.s76 import (
+    CopyStepper,
     EpisodeStepper,
+    StoryStepper,
     memory_trace,
     plot_addressing,
     plot_memory,
@@ -17,6 +22,7 @@ from fewshot_lab.lessons.s76 import (
     plot_slow_and_fast,
     unseen_label_guess,
 )
+from tests import test_memnet, test_ntm
 from tests.test_evaluation import pattern_dataset
 from tests.test_mann import small
 
@@ -62,3 +68,26 @@ def test_guessing_among_the_unseen_labels_scores_the_harmonic_mean_on_first_draw
     assert unseen_label_guess(labels, ways=5) == pytest.approx(sum(1 / k for k in range(1, 6)) / 5)
     with pytest.raises(ValueError, match=r"0\.\.4 for 5 ways"):
         unseen_label_guess(torch.tensor([0, 5]), ways=5)
+
+
+def test_the_copy_stepper_walks_the_input_the_delimiter_and_the_recall():
+    stepper = CopyStepper(test_ntm.small("ntm"), CopyTasks(bits=4), length=3)
+    assert stepper.step.max == 6 and stepper.picture.value[:4] == b"\x89PNG"
+    assert "input vector 1 of 3" in stepper.note.value
+    stepper.step.value = 3
+    assert "the delimiter" in stepper.note.value
+    stepper.step.value = 6
+    assert "recall of vector 3 of 3" in stepper.note.value and "of 4 bits wrong" in stepper.note.value
+    first = stepper.trace.inputs
+    stepper.new_episode.click()
+    assert not torch.equal(first, stepper.trace.inputs)
+
+
+def test_the_story_stepper_shows_each_question_with_its_answer():
+    stories = StoryTasks(1)
+    stepper = StoryStepper(test_memnet.small(), stories, shots=5, queries=2)
+    assert stepper.step.max == 1 and "question 1 of 2" in stepper.note.value
+    stepper.step.value = 1
+    answer = stories.vocabulary[int(stepper.story.query_y[1])]
+    assert "question 2 of 2" in stepper.note.value and stepper.note.value.endswith(f"The answer: {answer}")
+    assert stepper.picture.value[:4] == b"\x89PNG"

@@ -15,6 +15,8 @@ trace = copy_trace(ntm, task)                      # one copy sequence through t
 figure = plot_copy_weightings(trace)               # inputs, outputs, and the heads sweeping the memory
 figure = plot_bit_errors_by_length({"NTM": errors_by_length(ntm, copy, range(1, 21)), ...}, trained=10)
 figure = plot_story_attention(memnet, stories, task, question=0)   # where each hop looks in the story
+CopyStepper(ntm, copy, length=10)                  # a slider over one copy sequence's steps
+StoryStepper(memnet, stories)                      # a slider over one story's questions
 """
 
 from __future__ import annotations
@@ -230,15 +232,14 @@ def plot_slow_and_fast(
     return figure
 
 
-class EpisodeStepper:
-    """Step through one test episode of a MANN and watch the memory change: the image shown at step t, the label
-    given with it (the previous step's), the prediction, and the write and read weights and memory rows so far."""
+class Stepper:
+    """A slider over the steps of one episode, a button for a new episode, a line of text and a figure. A subclass
+    says what an episode is (`restart` draws one, then calls `draw`), what one step says (`describe`) and shows
+    (`figure`)."""
 
-    def __init__(self, learner, dataset, ways: int = 5, instances: int = 6, split: str = "test", seed: int = 0):
-        self.learner = learner
-        self.sequences = EpisodeSequences(dataset, split, ways=ways, instances=instances, seed=seed)
-        self.step = widgets.IntSlider(0, min=0, max=ways * instances - 1, description="step", continuous_update=False)
-        self.new_episode = widgets.Button(description="new episode", icon="refresh")
+    def __init__(self, steps: int, label: str = "step", new: str = "new episode"):
+        self.step = widgets.IntSlider(0, min=0, max=steps - 1, description=label, continuous_update=False)
+        self.new_episode = widgets.Button(description=new, icon="refresh")
         self.picture = widgets.Image(format="png")
         self.note = widgets.HTML()
         self.step.observe(lambda change: self.draw(), names="value")
@@ -247,22 +248,45 @@ class EpisodeStepper:
         self.restart()
 
     def restart(self):
+        raise NotImplementedError
+
+    def describe(self, step: int) -> str:
+        raise NotImplementedError
+
+    def figure(self, step: int):
+        raise NotImplementedError
+
+    def draw(self):
+        step = self.step.value
+        self.note.value = html.escape(self.describe(step))
+        self.picture.value = figure_png(self.figure(step))
+
+    def _ipython_display_(self):
+        display(self.widget)
+
+
+class EpisodeStepper(Stepper):
+    """Step through one test episode of a MANN and watch the memory change: the image shown at step t, the label
+    given with it (the previous step's), the prediction, and the write and read weights and memory rows so far."""
+
+    def __init__(self, learner, dataset, ways: int = 5, instances: int = 6, split: str = "test", seed: int = 0):
+        self.learner = learner
+        self.sequences = EpisodeSequences(dataset, split, ways=ways, instances=instances, seed=seed)
+        super().__init__(ways * instances)
+
+    def restart(self):
         self.trace = memory_trace(self.learner, self.sequences.sample())
         self.draw()
 
-    def draw(self):
-        trace, step = self.trace, self.step.value
-        labels = trace.episode.labels
+    def describe(self, step: int) -> str:
+        labels = self.trace.episode.labels
         shown = "none (first step)" if step == 0 else str(int(labels[step - 1]))
-        predicted, true = int(trace.predictions[step]), int(labels[step])
+        predicted, true = int(self.trace.predictions[step]), int(labels[step])
         verdict = "right" if predicted == true else "wrong"
-        self.note.value = html.escape(
-            f"step {step + 1}: label shown with the image: {shown}; predicted {predicted}, "
-            f"true {true} ({verdict}); presentation {int(presentations(labels)[step])} "
-            f"of this class"
+        return (
+            f"step {step + 1}: label shown with the image: {shown}; predicted {predicted}, true {true} ({verdict}); "
+            f"presentation {int(presentations(labels)[step])} of this class"
         )
-        figure = self.figure(step)
-        self.picture.value = figure_png(figure)
 
     def figure(self, step: int):
         """The image at `step`, and the write weights, read weights and memory rows up to it."""
@@ -291,9 +315,6 @@ class EpisodeStepper:
         axes[3].set_ylabel("used slot")
         figure.tight_layout()
         return figure
-
-    def _ipython_display_(self):
-        display(self.widget)
 
 
 @dataclass
@@ -327,16 +348,22 @@ def _copy_slots(weights: torch.Tensor, threshold: float = 0.05) -> slice:
     return slice(int(used.min()), int(used.max()) + 1) if len(used) else slice(0, weights.shape[-1])
 
 
-def plot_copy_weightings(trace: CopyTrace):
+def plot_copy_weightings(trace: CopyTrace, step: int | None = None):
     """The paper's figure 6: above, the inputs and the outputs over time; below, where the write heads write and
-    the read heads read (weights summed over heads, over the memory slots used), one column per step."""
+    the read heads read (weights summed over heads, over the memory slots used), one column per step.
+    step: show only the steps up to this one (counted from 0), marked by a dotted line, as a stepper does."""
     steps, length = len(trace.inputs), len(trace.targets)
     writes, reads = trace.write_weights.sum(1), trace.read_weights.sum(1)  # [steps, slots]
     slots = _copy_slots(torch.cat([writes, reads]))
+    outputs = trace.outputs.clone()  # [steps, bits]
+    if step is not None:
+        writes, reads = writes.clone(), reads.clone()
+        for later in (writes, reads, outputs):
+            later[step + 1 :] = float("nan")  # not happened yet
     figure, axes = plt.subplots(2, 2, figsize=(10, 5.5), sharex=True, gridspec_kw={"height_ratios": [1, 2]})
     panels = (
         (axes[0, 0], trace.inputs.T, "inputs: the sequence, then the delimiter (last row)", "Greys"),
-        (axes[0, 1], trace.outputs.T, "outputs: the probability of each bit", "Greys"),
+        (axes[0, 1], outputs.T, "outputs: the probability of each bit", "Greys"),
         (axes[1, 0], writes[:, slots].T, "write weights $w^w_t$", "viridis"),
         (axes[1, 1], reads[:, slots].T, "read weights $w^r_t$", "viridis"),
     )
@@ -344,6 +371,8 @@ def plot_copy_weightings(trace: CopyTrace):
         ax.imshow(image.numpy(), aspect="auto", cmap=colours, vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(title, fontsize=9)
         ax.axvline(length + 0.5, color="tab:red", linewidth=0.8)  # after the delimiter: the recall
+        if step is not None:
+            ax.axvline(step, color="tab:orange", linewidth=1.2, linestyle=":")
     for ax in axes[1]:
         ax.set_xlabel(f"step (red line: the recall starts; {length} vectors, {steps} steps)")
         ax.set_yticks(range(0, slots.stop - slots.start, max(1, (slots.stop - slots.start) // 8)))
@@ -356,6 +385,38 @@ def plot_copy_weightings(trace: CopyTrace):
     figure.suptitle(f"One sequence of length {length} through the NTM ({errors} bit errors in the recall)", fontsize=10)
     figure.tight_layout()
     return figure
+
+
+class CopyStepper(Stepper):
+    """Step through one copy sequence of a Neural Turing Machine: where the write head writes while the sequence
+    is shown, and where the read head reads while it is recalled."""
+
+    def __init__(self, learner, copy, length: int = 10, split: str = "test", seed: int = 0):
+        self.learner, self.length = learner, length
+        self.sequences = copy.sampler(split, shots=length, seed=seed)
+        super().__init__(2 * length + 1, new="new sequence")
+
+    def restart(self):
+        self.trace = copy_trace(self.learner, self.sequences.sample())
+        self.draw()
+
+    def describe(self, step: int) -> str:
+        trace, length = self.trace, self.length
+        written = int(trace.write_weights[step].sum(0).argmax())
+        read = int(trace.read_weights[step].sum(0).argmax())
+        if step < length:
+            return f"step {step + 1}: input vector {step + 1} of {length}; the write head is mostly on slot {written}"
+        if step == length:
+            return f"step {step + 1}: the delimiter, the sequence has ended; the read head is mostly on slot {read}"
+        recalled = step - length  # 1..length
+        wrong = int(((trace.outputs[step] > 0.5) != (trace.targets[recalled - 1] > 0.5)).sum())
+        return (
+            f"step {step + 1}: recall of vector {recalled} of {length}; the read head is mostly on slot {read}; "
+            f"{wrong} of {trace.targets.shape[1]} bits wrong"
+        )
+
+    def figure(self, step: int):
+        return plot_copy_weightings(self.trace, step=step)
 
 
 def errors_by_length(learner, copy, lengths, episodes: int = 100, split: str = "test", seed: int = 0) -> list:
@@ -417,3 +478,23 @@ def plot_story_attention(learner, stories, task: StoryTask, question: int = 0):
     )
     figure.tight_layout()
     return figure
+
+
+class StoryStepper(Stepper):
+    """Step through the questions of one story: where each hop of an end-to-end memory network looks to answer."""
+
+    def __init__(self, learner, stories, shots: int = 12, queries: int = 3, split: str = "test", seed: int = 0):
+        self.learner, self.stories = learner, stories
+        self.sampler = stories.sampler(split, shots=shots, queries=queries, seed=seed)
+        super().__init__(queries, label="question", new="new story")
+
+    def restart(self):
+        self.story = self.sampler.sample()
+        self.draw()
+
+    def describe(self, step: int) -> str:
+        question, answer = self.story.query_x[step], self.stories.vocabulary[int(self.story.query_y[step])]
+        return f"question {step + 1} of {len(self.story.query_x)}: {self.stories.text(question)}? The answer: {answer}"
+
+    def figure(self, step: int):
+        return plot_story_attention(self.learner, self.stories, self.story, question=step)
