@@ -13,6 +13,7 @@ from fewshot_lab.engine import meta_train
 from fewshot_lab.evaluation import evaluate
 from fewshot_lab.methods import build_learner
 from fewshot_lab.methods.memnet import EndToEndMemoryNetwork
+from tests.seeded import trains_identically_twice
 
 
 def small(**options):
@@ -160,23 +161,9 @@ def test_one_hop_learns_single_supporting_facts_within_a_short_budget():
 
 
 def test_seeded_training_is_deterministic():
-    weights = []
-    for _ in range(2):
-        net = small()
-        meta_train(
-            net,
-            StoryTasks(2),
-            shots=5,
-            queries=2,
-            meta_batch=3,
-            steps=3,
-            val_every=3,
-            val_episodes=2,
-            progress=False,
-            seed=4,
-        )
-        weights.append(torch.cat([parameter.detach().flatten() for parameter in net.parameters()]))
-    assert torch.equal(*weights)
+    assert trains_identically_twice(
+        small, StoryTasks(2), shots=5, queries=2, meta_batch=3, steps=3, val_every=3, val_episodes=2, seed=4
+    )
 
 
 def test_bad_inputs_are_refused_in_the_callers_words():

@@ -16,6 +16,7 @@ from fewshot_lab.methods.addressing import address, interpolate, read, sharpen, 
 from fewshot_lab.methods.copying import CopyLSTM
 from fewshot_lab.methods.memory import content_weights
 from fewshot_lab.methods.ntm import NeuralTuringMachine
+from tests.seeded import trains_identically_twice
 from tests.test_evaluation import pattern_dataset
 
 LEARNERS = {"ntm": NeuralTuringMachine, "lstm-copy": CopyLSTM}
@@ -226,22 +227,9 @@ def test_the_ntm_learns_to_copy_within_a_short_budget():
 
 @pytest.mark.parametrize("method", LEARNERS)
 def test_seeded_training_is_deterministic(method):
-    weights = []
-    for _ in range(2):
-        learner = small(method)
-        meta_train(
-            learner,
-            CopyTasks(bits=4),
-            shots=3,
-            meta_batch=2,
-            steps=3,
-            val_every=3,
-            val_episodes=2,
-            progress=False,
-            seed=5,
-        )
-        weights.append(torch.cat([parameter.detach().flatten() for parameter in learner.parameters()]))
-    assert torch.equal(*weights)
+    assert trains_identically_twice(
+        lambda: small(method), CopyTasks(bits=4), shots=3, meta_batch=2, steps=3, val_every=3, val_episodes=2, seed=5
+    )
 
 
 def test_bad_inputs_are_refused_in_the_callers_words():
