@@ -9,7 +9,7 @@ import pytest
 from fewshot_lab.cli import main
 from fewshot_lab.compare.measurement import TimedLearner
 from fewshot_lab.compare.scoring import compare
-from fewshot_lab.compare.table import markdown_table, read_comparison
+from fewshot_lab.compare.table import Cell, Comparison, markdown_table, merge_comparisons, read_comparison
 from fewshot_lab.evaluation import evaluate
 from fewshot_lab.lessons.compare import plot_accuracy_against_training_time
 from fewshot_lab.saved import load
@@ -201,3 +201,20 @@ def test_the_short_table_keeps_the_protocol_and_leaves_out_how_it_was_made():
     assert "Command:" in full and "Note:" in full and "/proc" in full
     assert "Command:" not in short and "Note:" not in short and "/proc" not in short and "Evaluated on" not in short
     assert short.splitlines()[1:] == [line for line in full.splitlines() if line in short.splitlines()][1:]
+
+
+def test_the_budget_is_stated_in_the_table_the_figure_and_a_merge():
+    """A comparison made under one meta-training budget says so in the protocol lines (long and short form), in
+    the figure's title, in its JSON record, and in a table merged from parts made under it."""
+    cells = [Cell("a", "protonet", "glyphs", 5, 1, accuracy=0.9, ci95=0.01, training_seconds=150, trained_ways=20)]
+    budget = "each method's own recipe for 2.5 minutes of wall clock"
+    comparison = Comparison(cells=cells, budget=budget)
+    for details in (True, False):
+        assert f"Meta-training budget: {budget}." in markdown_table(comparison, details=details).splitlines()[1]
+    figure = plot_accuracy_against_training_time(comparison)
+    assert budget in figure._suptitle.get_text()
+    plt.close(figure)
+    assert Comparison.from_dict(comparison.to_dict()).budget == budget
+    other = Comparison(cells=[Cell("b", "knn", "omniglot-small", 5, 1, accuracy=0.8, ci95=0.01)], budget=budget)
+    assert merge_comparisons([comparison, other]).budget == budget
+    assert "budget" not in markdown_table(Comparison(cells=cells))

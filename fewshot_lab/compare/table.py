@@ -44,6 +44,7 @@ class Comparison:
     memory: str = ""
     command: str = ""
     note: str = ""  # what a reader must know, e.g. that a table is a short version of the full run
+    budget: str = ""  # the meta-training each method had, e.g. its own recipe for 2.5 minutes on one core
 
     def to_dict(self) -> dict:
         return {"format": FORMAT, **asdict(self)}
@@ -88,6 +89,8 @@ def markdown_table(comparison: Comparison, details: bool = True) -> str:
         f"tasks, seed {comparison.seed}, identical tasks for every method (checked by fingerprint); "
         f"accuracy in % with its 95% CI.  ",
     ]
+    if comparison.budget:
+        lines.append(f"Meta-training budget: {comparison.budget}.  ")
     if details:
         lines += [
             f"Evaluated on: {comparison.hardware} ({comparison.device}).  ",
@@ -168,6 +171,7 @@ def merge_comparisons(comparisons) -> Comparison:
         hardware="; ".join(dict.fromkeys(part.hardware for part in comparisons if part.hardware)),
         command="; ".join(dict.fromkeys(part.command for part in comparisons if part.command)),
         note=" ".join(dict.fromkeys(part.note for part in comparisons if part.note)),
+        budget="; ".join(dict.fromkeys(part.budget for part in comparisons if part.budget)),
     )
     seen = set()
     for part in comparisons:

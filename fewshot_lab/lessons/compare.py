@@ -13,7 +13,8 @@ from fewshot_lab.paths import atomic_path
 def plot_accuracy_against_training_time(comparison, ways: int | None = None, shots: int | None = None):
     """One panel per dataset: test accuracy (95% CI) against meta-training time, one point per method, at the
     setting ways x shots (default: the first setting of the comparison). A method trained once per number of
-    ways (a MAML-family head) is drawn from its run trained at this setting's ways."""
+    ways (a MAML-family head) is drawn from its run trained at this setting's ways. The comparison's budget, if it
+    records one, is the figure's title."""
     scored = [cell for cell in comparison.cells if not cell.skipped]
     if not scored:
         raise ValueError("the comparison has no scored cell to plot")
@@ -52,6 +53,8 @@ def plot_accuracy_against_training_time(comparison, ways: int | None = None, sho
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(f"test accuracy (%), {comparison.episodes} tasks, 95% CI")
     axes[0][-1].legend(*_legend(axes[0]), loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
+    if comparison.budget:
+        figure.suptitle(f"meta-training budget: {comparison.budget}", fontsize=9, wrap=True)
     figure.tight_layout()
     return figure
 
