@@ -184,9 +184,18 @@ def _loads_omniglot(notebook: Path) -> bool:
     )
 
 
+def _longest_first(items):
+    """The notebooks, then the modules holding a test marked slow, then the rest (each module's tests kept in
+    order): pytest-xdist, told not to reorder (pyproject's --no-loadscope-reorder), hands the workers the longest
+    units first, so the short modules at the end fill the gaps instead of one worker finishing a notebook alone."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: 0 if item.path.suffix == ".ipynb" else 1 if item.path in slow else 2)
+
+
 def pytest_collection_modifyitems(session, config, items):
-    """A notebook that loads omniglot-small finds it in the session's cache, whichever test runs first: its
-    kernel inherits $FEWSHOT_LAB_DATA but not the loopback mirror."""
+    """The longest tests are handed out first; and a notebook that loads omniglot-small finds it in the session's
+    cache, whichever test runs first: its kernel inherits $FEWSHOT_LAB_DATA but not the loopback mirror."""
+    _longest_first(items)
     notebooks = {Path(item.path) for item in items if str(item.path).endswith(".ipynb")}
     if any(_loads_omniglot(notebook) for notebook in notebooks):
         fetch_omniglot_small()

@@ -728,6 +728,7 @@ BAD = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bad", BAD, ids=[bad.name for bad in BAD])
 def test_bad_inputs_and_faults_are_told_and_lose_nothing(bad: Bad, world: World):
     if bad.prepare is not None:

@@ -273,6 +273,7 @@ def test_augment_strength_scales_the_affine_moves_and_is_refused_where_there_are
         assert words in capsys.readouterr().err and not refused.exists()
 
 
+@pytest.mark.slow
 def test_evaluate_with_shifted_views_scores_the_same_tasks_and_refuses_other_methods(trained_run, tmp_path, capsys):
     capsys.readouterr()
     scores = {}

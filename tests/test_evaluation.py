@@ -170,6 +170,7 @@ def test_a_backbone_in_bfloat16_computes_in_bfloat16_returns_float32_and_keeps_i
     torch.testing.assert_close(network(images), full, rtol=0, atol=0)
 
 
+@pytest.mark.slow
 def test_pretrained_embedding_beats_pixels_on_unseen_glyph_alphabets(glyphs_dataset):
     torch.manual_seed(0)
     pixels = evaluate(NearestNeighbour(), glyphs_dataset, ways=5, shots=1, queries=5, episodes=200)

@@ -215,6 +215,7 @@ def test_bad_tasks_and_options_are_refused_in_the_callers_words():
         build_learner("anil", backbone="conv4-small", task_batching="threads")
 
 
+@pytest.mark.slow
 def test_maml_beats_chance_on_unseen_glyphs_and_training_is_seeded(glyphs_dataset):
     results = []
     for _ in range(2):
@@ -240,6 +241,7 @@ def test_maml_beats_chance_on_unseen_glyphs_and_training_is_seeded(glyphs_datase
     assert results[0].mean > 0.45, results[0]  # chance is 0.2
 
 
+@pytest.mark.slow
 def test_maml_learns_sinusoids_and_adapts_better_than_it_starts():
     sinusoid = load_dataset("sinusoid")
     learner = build_learner("maml", backbone="mlp", in_channels=1, image_size=1, ways=1, inner_lr=0.01)

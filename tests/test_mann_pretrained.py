@@ -34,6 +34,7 @@ def test_unknown_names_are_refused():
         recipe("mann_glyphs")
 
 
+@pytest.mark.slow
 def test_the_recipe_still_trains_the_same_way(omniglot_small_dataset):
     """The shipped MANN's commands, run for a few steps each in float64, give the weights they gave when it was
     exported (the full run is about 50 minutes of one core; this catches any change of code or data that would change
