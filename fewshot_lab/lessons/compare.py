@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from fewshot_lab.paths import atomic_path
 
@@ -28,7 +29,10 @@ def plot_accuracy_against_training_time(comparison, ways: int | None = None, sho
     cells = [cell for cell in cells if cell.trained_ways == ways or (cell.dataset, cell.method) not in matched]
     datasets = list(dict.fromkeys(cell.dataset for cell in cells))
     methods = list(dict.fromkeys(cell.method for cell in cells))
-    figure, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets) + 1.6, 3.9), squeeze=False, sharey=True)
+    minutes = [max(cell.training_seconds / 60, 1e-2) for cell in cells]
+    figure, axes = plt.subplots(
+        1, len(datasets), figsize=(4.6 * len(datasets) + 1.6, 3.9), squeeze=False, sharex=True, sharey=True
+    )
     colours = plt.get_cmap("tab20" if len(methods) > 10 else "tab10")
     markers = "osD^v<>pPX*h"
     for ax, dataset in zip(axes[0], datasets):
@@ -37,7 +41,7 @@ def plot_accuracy_against_training_time(comparison, ways: int | None = None, sho
             twins = sum(other.method == cell.method and other.dataset == cell.dataset for other in cells)
             label = cell.run if twins > 1 else cell.method  # two runs of one method at this setting: name the run
             ax.errorbar(
-                max(cell.training_seconds / 60, 1e-2),
+                minutes[cells.index(cell)],
                 100 * cell.accuracy,
                 yerr=100 * cell.ci95,
                 fmt=markers[index % len(markers)],
@@ -47,6 +51,10 @@ def plot_accuracy_against_training_time(comparison, ways: int | None = None, sho
                 label=label,
             )
         ax.set_xscale("log")
+        ax.set_xlim(min(minutes) / 1.6, max(minutes) * 1.6)  # every panel on one time axis, with room for the bars
+        ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("meta-training time (minutes, log scale)")
         ax.set_title(f"{dataset}: {ways}-way {shots}-shot", fontsize=10)
         ax.axhline(100 / ways, color="grey", lw=0.8, ls=":")
