@@ -58,7 +58,13 @@ shipped = sorted(path.name for path in (clone / "fewshot_lab" / "pretrained").gl
 installed = sorted(path.name for path in FOLDER.glob("*.pt"))
 if installed != shipped:
     sys.exit(f"wheel_smoke: the wheel installed the pretrained files {installed}, the clone ships {shipped}")
+front_end = sorted(path.name for path in (imported.parent / "pad").glob("pad.*") if path.suffix in (".js", ".css"))
+if front_end != ["pad.css", "pad.js"]:
+    sys.exit(f"wheel_smoke: the wheel installed the drawing pad's front-end files {front_end}, not pad.css and pad.js")
+from fewshot_lab.pad import DrawingPad
+
+DrawingPad(["a", "b"])  # its module loads, front end and all
 learner = load_pretrained("mann_omniglot")
-print(f"wheel_smoke: fewshot_lab from {imported.parent}, {len(installed)} pretrained files, "
+print(f"wheel_smoke: fewshot_lab from {imported.parent}, {len(installed)} pretrained files, the pad's front end, "
       f"mann_omniglot loaded ({sum(p.numel() for p in learner.parameters())} parameters)")
 EOF
