@@ -1,0 +1,132 @@
+"""Browser tests' shared pieces: Chromium found on this machine, and a JupyterLab server on the loopback address.
+
+Playwright (pip) drives a Chromium that is already installed (Debian's `chromium` package here; `playwright
+install` is not used). JupyterLab runs from this environment with its notebook windowing off, so every cell is
+rendered and can be found, and with the application exposed to the page, so a test runs cells by JupyterLab's own
+commands (`notebook:run-all-cells`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def chromium_path() -> str | None:
+    """$FEWSHOT_LAB_CHROMIUM, or the first Chromium on the PATH."""
+    named = os.environ.get("FEWSHOT_LAB_CHROMIUM")
+    if named:
+        return named
+    return next((found for found in map(shutil.which, CHROMIUM_NAMES) if found), None)
+
+
+def require_browser() -> str:
+    """The Chromium to drive, or the test is skipped with a reason that the summary line shows."""
+    pytest.importorskip("playwright", reason="browser tests need playwright (pip install -e '.[test]')")
+    path = chromium_path()
+    if path is None:
+        pytest.skip(
+            "browser tests need Chromium: none found on the PATH (apt-get install chromium, or set "
+            "FEWSHOT_LAB_CHROMIUM to its binary)"
+        )
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class JupyterLab:
+    """A JupyterLab server on 127.0.0.1 serving `root`, stopped by close()."""
+
+    def __init__(self, root: Path, settings: Path, log: Path):
+        self.token = secrets.token_hex(16)
+        self.port = _free_port()
+        tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+        tracker.parent.mkdir(parents=True, exist_ok=True)
+        tracker.write_text(json.dumps({"windowingMode": "none"}))  # render every cell, in view or not
+        command = [
+            *(sys.executable, "-m", "jupyter", "lab", "--no-browser"),
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={root}",
+            f"--LabApp.user_settings_dir={settings}",
+            f"--LabApp.workspaces_dir={settings / 'workspaces'}",
+            "--LabApp.expose_app_in_browser=True",
+            *(["--allow-root"] if os.geteuid() == 0 else []),  # a container's root user
+        ]
+        environment = {**os.environ, "JUPYTER_RUNTIME_DIR": str(settings / "runtime")}  # nothing left in ~
+        self._log = log.open("w")
+        self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, cwd=root, env=environment)
+        self._wait_until_up(log)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _wait_until_up(self, log: Path, seconds: float = 90) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited with {self._process.returncode}:\n{log.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.close()
+        raise RuntimeError(f"JupyterLab did not answer within {seconds:g} s:\n{log.read_text()}")
+
+    def open(self, page, notebook: str) -> None:
+        """Open a notebook in the page and wait until its kernel is idle."""
+        page.goto(f"{self.url}/lab/tree/{notebook}?token={self.token}&reset")
+        page.wait_for_selector(".jp-Notebook", timeout=60_000)
+        self.wait_until_idle(page)
+
+    @staticmethod
+    def wait_until_idle(page, seconds: float = 120) -> None:
+        page.wait_for_function(
+            "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
+            timeout=seconds * 1000,
+        )
+
+    @classmethod
+    def run_all(cls, page, seconds: float = 120) -> None:
+        """Run every cell of the open notebook by JupyterLab's own command; it returns once the last has run."""
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        cls.wait_until_idle(page, seconds)
+
+    @staticmethod
+    def errors(page) -> list[str]:
+        """The text of every error output (a traceback) shown in the page."""
+        return (
+            page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            .filter(has_text="Traceback")
+            .all_inner_texts()
+        )
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._log.close()

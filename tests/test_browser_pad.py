@@ -1,0 +1,82 @@
+"""The drawing pad in a real browser: JupyterLab on the loopback address, Chromium driven by Playwright, strokes
+drawn with mouse movements."""
+
+import json
+
+import pytest
+
+from tests.browser import JupyterLab, require_browser
+
+NOTEBOOK = {
+    "cells": [
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": 'from fewshot_lab.pad import DrawingPad\n\npad = DrawingPad(["circle", "cross"])\npad',
+        }
+    ],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    chromium = require_browser()
+    root = tmp_path_factory.mktemp("lab")
+    (root / "pad.ipynb").write_text(json.dumps(NOTEBOOK))
+    server = JupyterLab(root, tmp_path_factory.mktemp("settings"), root / "jupyter.log")
+    yield server, chromium
+    server.close()
+
+
+@pytest.fixture
+def page(lab):
+    from playwright.sync_api import sync_playwright
+
+    server, chromium = lab
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        yield server, page
+        browser.close()
+
+
+def draw(page, canvas, points):
+    """One stroke through `points` in [0, 1] x [0, 1] of the canvas, with the mouse button held down."""
+    box = canvas.bounding_box()
+    at = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in points]
+    page.mouse.move(*at[0])
+    page.mouse.down()
+    for x, y in at[1:]:
+        page.mouse.move(x, y, steps=5)
+    page.mouse.up()
+
+
+def test_a_stroke_drawn_in_the_browser_reaches_the_kernel_and_comes_back_as_a_thumbnail(page):
+    server, page = page
+    server.open(page, "pad.ipynb")
+    server.run_all(page)
+    canvas = page.locator(".fsl-pad-canvas")
+    canvas.wait_for(timeout=60_000)
+    message = page.locator(".fsl-pad-message")
+
+    page.get_by_role("button", name="add to cross").click()  # nothing drawn yet: refused, in words
+    page.wait_for_function(
+        "() => document.querySelector('.fsl-pad-message').textContent.includes('the pad is empty')", timeout=30_000
+    )
+    assert page.locator(".fsl-pad-class img").count() == 0
+
+    draw(page, canvas, [(0.2, 0.2), (0.5, 0.8), (0.8, 0.2)])
+    draw(page, canvas, [(0.2, 0.5), (0.8, 0.5)])
+    page.get_by_role("button", name="undo").click()  # the second stroke goes
+    page.get_by_role("button", name="add to circle").click()
+    thumbnail = page.locator(".fsl-pad-class img[alt='circle']")
+    thumbnail.wait_for(timeout=30_000)  # rendered by the kernel from the strokes it was sent
+    assert page.locator(".fsl-pad-class").filter(has_text="circle (1)").count() == 1
+    assert message.inner_text().strip() == ""
+    assert page.get_by_role("button", name="undo").is_disabled()  # the pad was cleared
+    assert server.errors(page) == []
