@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,6 +44,44 @@ def require_browser() -> str:
             "FEWSHOT_LAB_CHROMIUM to its binary)"
         )
     return path
+
+
+def notebook(*sources: str) -> dict:
+    """A notebook of code cells with these sources, not yet run."""
+    cells = [
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": source}
+        for source in sources
+    ]
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return {"cells": cells, "metadata": {"kernelspec": kernel}, "nbformat": 4, "nbformat_minor": 5}
+
+
+@contextmanager
+def serve(tmp_path_factory, notebooks: dict[str, dict]) -> Iterator[tuple[JupyterLab, str]]:
+    """JupyterLab serving these notebooks (file name -> notebook) from a new folder, and the Chromium to drive;
+    the test is skipped where there is none."""
+    chromium = require_browser()
+    root = tmp_path_factory.mktemp("lab")
+    for name, content in notebooks.items():
+        (root / name).write_text(json.dumps(content))
+    server = JupyterLab(root, tmp_path_factory.mktemp("settings"), root / "jupyter.log")
+    try:
+        yield server, chromium
+    finally:
+        server.close()
+
+
+@contextmanager
+def browser_page(chromium: str):
+    """A page of a fresh Chromium, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            yield browser.new_page(viewport={"width": 1200, "height": 900})
+        finally:
+            browser.close()
 
 
 def _free_port() -> int:
@@ -130,3 +170,66 @@ class JupyterLab:
                 self._process.kill()
                 self._process.wait()
         self._log.close()
+
+
+# Controls the lessons use, as ipywidgets 8 draws them, and how a person works each one.
+CONTROLS = {
+    "slider": ".widget-slider .noUi-handle",
+    "dropdown": ".widget-dropdown select",
+    "toggle": ".widget-toggle-buttons button.jupyter-button:not(.mod-active)",
+    "checkbox": ".widget-checkbox input[type=checkbox]",
+    "button": ".widget-button, button.jupyter-button:not(.widget-toggle-button)",
+}
+# What a person sees of a cell apart from its controls: printed text, pictures, drawn figures
+_SEEN = """cell => {
+    const copy = cell.querySelector('.jp-Cell-outputArea').cloneNode(true);
+    copy.querySelectorAll('.widget-inline-hbox, .widget-button, .widget-toggle-buttons, .widget-hslider')
+        .forEach(control => control.remove());
+    return copy.innerHTML;
+}"""
+
+
+def _work(page, kind: str, control) -> None:
+    if kind == "slider":
+        control.focus()
+        page.keyboard.press("ArrowRight")  # one step up, as a keyboard or a drag would
+    elif kind == "dropdown":
+        options = control.locator("option").all_inner_texts()
+        current = control.input_value()
+        control.select_option(next(option for option in options if option != current))
+    elif kind == "checkbox":
+        control.click()
+    else:  # a button or a toggle button not yet chosen
+        control.click()
+
+
+def exercise_widgets(page, seconds: float = 60) -> list[str]:
+    """Work every control of the open notebook once (each slider moved a step, each button clicked, each dropdown
+    and toggle changed, each checkbox ticked) and assert that each changes what its cell shows besides the
+    control itself, and that no traceback appears. Returns what was worked, as "cell N: kind 'label'"."""
+    worked = []
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    for index in range(cells.count()):
+        cell = cells.nth(index)
+        for kind, selector in CONTROLS.items():
+            count = cell.locator(selector).count()
+            for number in range(min(count, 1) if kind == "toggle" else count):  # one other choice of a toggle
+                control = cell.locator(selector).nth(number)
+                label = (control.get_attribute("title") or control.inner_text() or "").strip() or kind
+                before = cell.evaluate(_SEEN)
+                _work(page, kind, control)
+                try:
+                    page.wait_for_function(
+                        "([cell, before]) => (" + _SEEN + ")(cell) !== before",
+                        arg=[cell.element_handle(), before],
+                        timeout=seconds * 1000,
+                    )
+                except Exception as error:  # playwright's TimeoutError
+                    raise AssertionError(
+                        f"cell {index}: working the {kind} {label!r} changed nothing visible in {seconds:g} s"
+                    ) from error
+                JupyterLab.wait_until_idle(page, seconds)
+                errors = JupyterLab.errors(page)
+                assert not errors, f"cell {index}: the {kind} {label!r} raised:\n{errors[0]}"
+                worked.append(f"cell {index}: {kind} {label!r}")
+    return worked

@@ -134,6 +134,16 @@ def pytest_configure(config):
 
 
 @pytest.fixture
+def lab_page(lab):
+    """The test module's JupyterLab (its own `lab` fixture: tests/browser.py's serve) and a fresh Chromium page."""
+    from tests.browser import browser_page
+
+    server, chromium = lab
+    with browser_page(chromium) as page:
+        yield server, page
+
+
+@pytest.fixture
 def close_figures():
     """Close every matplotlib figure the test drew (the notebooks' figures are drawn, checked and dropped)."""
     yield

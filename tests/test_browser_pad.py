@@ -1,48 +1,17 @@
 """The drawing pad in a real browser: JupyterLab on the loopback address, Chromium driven by Playwright, strokes
 drawn with mouse movements."""
 
-import json
-
 import pytest
 
-from tests.browser import JupyterLab, require_browser
+from tests.browser import notebook, serve
 
-NOTEBOOK = {
-    "cells": [
-        {
-            "cell_type": "code",
-            "metadata": {},
-            "execution_count": None,
-            "outputs": [],
-            "source": 'from fewshot_lab.pad import DrawingPad\n\npad = DrawingPad(["circle", "cross"])\npad',
-        }
-    ],
-    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-    "nbformat": 4,
-    "nbformat_minor": 5,
-}
+PAD = 'from fewshot_lab.pad import DrawingPad\n\npad = DrawingPad(["circle", "cross"])\npad'
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    chromium = require_browser()
-    root = tmp_path_factory.mktemp("lab")
-    (root / "pad.ipynb").write_text(json.dumps(NOTEBOOK))
-    server = JupyterLab(root, tmp_path_factory.mktemp("settings"), root / "jupyter.log")
-    yield server, chromium
-    server.close()
-
-
-@pytest.fixture
-def page(lab):
-    from playwright.sync_api import sync_playwright
-
-    server, chromium = lab
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        yield server, page
-        browser.close()
+    with serve(tmp_path_factory, {"pad.ipynb": notebook(PAD)}) as served:
+        yield served
 
 
 def draw(page, canvas, points):
@@ -56,8 +25,8 @@ def draw(page, canvas, points):
     page.mouse.up()
 
 
-def test_a_stroke_drawn_in_the_browser_reaches_the_kernel_and_comes_back_as_a_thumbnail(page):
-    server, page = page
+def test_a_stroke_drawn_in_the_browser_reaches_the_kernel_and_comes_back_as_a_thumbnail(lab_page):
+    server, page = lab_page
     server.open(page, "pad.ipynb")
     server.run_all(page)
     canvas = page.locator(".fsl-pad-canvas")
