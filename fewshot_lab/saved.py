@@ -24,8 +24,16 @@ from fewshot_lab.methods import build_learner
 
 def load(run, checkpoint: str = "best", device=None) -> SavedLearner:
     """Load the learner of a run folder (or a checkpoint file); `checkpoint` is "best" or "last".
-    A folder whose best.pt and last.pt are not one run's record is refused (fewshot_lab.checkpoints.read_run)."""
+    A folder whose best.pt and last.pt are not one run's record is refused (fewshot_lab.checkpoints.read_run).
+    The name of a model shipped with the package (fewshot_lab.pretrained, e.g. "protonet_omniglot") loads that
+    model, where no folder or file of that name exists."""
     path = Path(run)
+    if isinstance(run, str) and not path.exists():
+        from fewshot_lab.pretrained import load_pretrained, shipped_names
+
+        if run in shipped_names():
+            learner = load_pretrained(run).to(default_device(device))
+            return SavedLearner(learner, learner.pretrained["dataset"], {"history": learner.pretrained["history"]})
     payload = read_run(path, checkpoint)[0] if path.is_dir() else read_checkpoint(path)
     learner = build_learner(payload["method"], **payload["config"])
     learner.load_state_dict(payload["weights"])

@@ -10,12 +10,13 @@ from fewshot_lab.methods.ntm import NeuralTuringMachine
 from fewshot_lab.pretrained import FOLDER, RECIPES, load_pretrained, recipe, short_fingerprint
 from tests.test_mann_pretrained import FINGERPRINT_TOLERANCE
 from tests.test_mann_pretrained import SHIPPED as SHIPPED_FOR_OMNIGLOT
+from tests.test_protonet_pretrained import NAME as PROTONET
 
 SHIPPED = {"ntm_copy": NeuralTuringMachine, "lstm_copy": CopyLSTM}
 
 
 def test_every_recipe_ships_a_tested_model():
-    assert set(RECIPES) == set(SHIPPED) | set(SHIPPED_FOR_OMNIGLOT)
+    assert set(RECIPES) == set(SHIPPED) | set(SHIPPED_FOR_OMNIGLOT) | {PROTONET}
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -1,7 +1,9 @@
-"""Small trained models shipped with the package, for the notebook of section 7.6, which cannot train a
-memory-augmented network, nor a Neural Turing Machine on the copy task, far enough in its two minutes.
+"""Small trained models shipped with the package: for the notebook of section 7.6, which cannot train a
+memory-augmented network, nor a Neural Turing Machine on the copy task, far enough in its two minutes, and a
+Prototypical Network that answers at once in a class that draws its own symbols (fewshot_lab.pad).
 
     learner = load_pretrained("mann_omniglot")   # a MemoryAugmentedNetwork, evaluation mode, on the CPU
+    fewshot_lab.load("protonet_omniglot")        # the ProtoNet, taking pictures (fewshot_lab.saved)
     ntm = load_pretrained("ntm_copy")            # a NeuralTuringMachine (lstm_copy: its LSTM baseline)
     learner.pretrained["commands"]               # the exact commands that trained it
     learner.pretrained["history"]                # meta-validation accuracy over meta-training steps
@@ -56,8 +58,14 @@ _COPY = (
     "train --method {method} --dataset copy --shots 10 --meta-batch 16 --steps {steps} --lr 3e-3 "
     "--val-every {steps} --val-episodes {val_episodes} --out {runs}/{name}"
 )
+# the demo's metric learner (notebooks/teach_it.ipynb): Prototypical Networks, trained wide (20-way) as Snell et al.
+_PROTONET = (
+    "train --method protonet --dataset omniglot-small --ways 20 --shots 1 --queries 5 --lr 2e-3 --steps {steps} "
+    "--val-every {val_every} --val-episodes {val_episodes} --val-ways 5 --out {runs}/protonet_os"
+)
 # name -> (commands with the steps, validation and {runs} folder left open, their full-length steps)
 RECIPES = {
+    "protonet_omniglot": ([_PROTONET], [3000]),
     "mann_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "mann") + _SHIPPED_FLAGS], [2500, 12000]),
     "lstm_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "lstm")], [2500, 12000]),
     "ntm_copy": ([_COPY.replace("{method}", "ntm").replace("{name}", "ntm_copy")], [2000]),
@@ -160,14 +168,17 @@ def _window_means(values: list, window: int) -> list[float]:
     return [sum(values[start : start + window]) / window for start in range(0, len(values) - window + 1, window)]
 
 
+def shipped_names() -> list[str]:
+    """The names of the models shipped with the package."""
+    return sorted(path.stem for path in FOLDER.glob("*.pt"))
+
+
 def load_pretrained(name: str):
     """The shipped learner `name` (see RECIPES), float32, evaluation mode, on the CPU; what was shipped with it
     (commands, history, dataset, short_fingerprint) is in its `pretrained` attribute."""
     path = FOLDER / f"{name}.pt"
     if not path.exists():
-        raise ValueError(
-            f"no pretrained model {name!r}; shipped: {', '.join(sorted(p.stem for p in FOLDER.glob('*.pt'))) or 'none'}"
-        )
+        raise ValueError(f"no pretrained model {name!r}; shipped: {', '.join(shipped_names()) or 'none'}")
     shipped = torch.load(path, map_location="cpu", weights_only=True)
     learner = build_learner(shipped["method"], **shipped["config"])
     learner.load_state_dict(
