@@ -29,7 +29,7 @@ def load(run, checkpoint: str = "best", device=None) -> SavedLearner:
     model, where no folder or file of that name exists."""
     path = Path(run)
     if isinstance(run, str) and not path.exists():
-        from fewshot_lab.pretrained import load_pretrained, shipped_names
+        from fewshot_lab.pretrained.shipped import load_pretrained, shipped_names
 
         if run in shipped_names():
             learner = load_pretrained(run).to(default_device(device))

@@ -82,7 +82,8 @@ def test_export_ships_the_best_weights_and_a_failed_export_leaves_the_old_file(
     )
     capsys.readouterr()
     folder = tmp_path / "shipped"
-    monkeypatch.setattr(pretrained, "FOLDER", folder)
+    monkeypatch.setattr(pretrained, "FOLDER", folder)  # where export writes
+    monkeypatch.setattr(pretrained.shipped, "FOLDER", folder)  # where load_pretrained reads
     monkeypatch.setattr(pretrained, "short_fingerprint", lambda name: [1.0, 2.0, 3.0, 4.0])  # not the real recipe
     path = export(run, "mann_omniglot")
     assert path == folder / "mann_omniglot.pt"

@@ -36,8 +36,19 @@ from fewshot_lab.checkpoints import read_checkpoint
 from fewshot_lab.methods import build_learner
 from fewshot_lab.methods.mann import SHIPPED_VARIANT
 from fewshot_lab.paths import atomic_path
+from fewshot_lab.pretrained.shipped import FOLDER, load_pretrained, shipped_names
 
-FOLDER = Path(__file__).resolve().parent
+__all__ = [
+    "FOLDER",
+    "RECIPES",
+    "export",
+    "fingerprint",
+    "load_pretrained",
+    "recipe",
+    "shipped_names",
+    "short_fingerprint",
+]
+
 SHORT_STEPS = 3  # steps of each command in the reproduction fingerprint
 HISTORY_WINDOW = 100  # training accuracy is shipped as means over windows of this many steps
 
@@ -166,23 +177,3 @@ def export(run, name: str) -> Path:
 def _window_means(values: list, window: int) -> list[float]:
     """Means of consecutive windows of `window` values (the last, partial one dropped)."""
     return [sum(values[start : start + window]) / window for start in range(0, len(values) - window + 1, window)]
-
-
-def shipped_names() -> list[str]:
-    """The names of the models shipped with the package."""
-    return sorted(path.stem for path in FOLDER.glob("*.pt"))
-
-
-def load_pretrained(name: str):
-    """The shipped learner `name` (see RECIPES), float32, evaluation mode, on the CPU; what was shipped with it
-    (commands, history, dataset, short_fingerprint) is in its `pretrained` attribute."""
-    path = FOLDER / f"{name}.pt"
-    if not path.exists():
-        raise ValueError(f"no pretrained model {name!r}; shipped: {', '.join(shipped_names()) or 'none'}")
-    shipped = torch.load(path, map_location="cpu", weights_only=True)
-    learner = build_learner(shipped["method"], **shipped["config"])
-    learner.load_state_dict(
-        {key: value.float() if value.is_floating_point() else value for key, value in shipped["weights"].items()}
-    )
-    learner.pretrained = {key: value for key, value in shipped.items() if key != "weights"}
-    return learner.eval()
