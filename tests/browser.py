@@ -233,3 +233,15 @@ def exercise_widgets(page, seconds: float = 60) -> list[str]:
                 assert not errors, f"cell {index}: the {kind} {label!r} raised:\n{errors[0]}"
                 worked.append(f"cell {index}: {kind} {label!r}")
     return worked
+
+
+def draw(page, canvas, points):
+    """One stroke through `points` in [0, 1] x [0, 1] of the canvas, with the mouse button held down."""
+    canvas.evaluate("element => element.scrollIntoView({block: 'center'})")  # the mouse reaches only what is in view
+    box = canvas.bounding_box()
+    at = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in points]
+    page.mouse.move(*at[0])
+    page.mouse.down()
+    for x, y in at[1:]:
+        page.mouse.move(x, y, steps=5)
+    page.mouse.up()

@@ -3,7 +3,7 @@ drawn with mouse movements."""
 
 import pytest
 
-from tests.browser import notebook, serve
+from tests.browser import draw, notebook, serve
 
 PAD = 'from fewshot_lab.pad import DrawingPad\n\npad = DrawingPad(["circle", "cross"])\npad'
 
@@ -12,17 +12,6 @@ PAD = 'from fewshot_lab.pad import DrawingPad\n\npad = DrawingPad(["circle", "cr
 def lab(tmp_path_factory):
     with serve(tmp_path_factory, {"pad.ipynb": notebook(PAD)}) as served:
         yield served
-
-
-def draw(page, canvas, points):
-    """One stroke through `points` in [0, 1] x [0, 1] of the canvas, with the mouse button held down."""
-    box = canvas.bounding_box()
-    at = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in points]
-    page.mouse.move(*at[0])
-    page.mouse.down()
-    for x, y in at[1:]:
-        page.mouse.move(x, y, steps=5)
-    page.mouse.up()
 
 
 def test_a_stroke_drawn_in_the_browser_reaches_the_kernel_and_comes_back_as_a_thumbnail(lab_page):

@@ -79,6 +79,13 @@ def test_the_browser_asks_to_add_through_a_message_and_hears_why_it_was_refused(
     pad.strokes = [HORIZONTAL]
     pad._on_message(pad, {"action": "add", "label": "circle"}, [])
     assert pad.message == "" and len(pad.examples["circle"]) == 1
+    # the request carries the drawing, so a stroke whose state update the browser held back is not lost
+    pad._on_message(pad, {"action": "add", "label": "cross", "strokes": [HORIZONTAL, [[0.5, 0.1], [0.5, 0.9]]]}, [])
+    assert np.array_equal(
+        np.asarray(pad.examples["cross"][0]), np.asarray(strokes_to_image([HORIZONTAL, [[0.5, 0.1], [0.5, 0.9]]]))
+    )
+    pad._on_message(pad, {"action": "add", "label": "cross", "strokes": [[[2, 2]]]}, [])
+    assert "outside the pad" in pad.message and len(pad.examples["cross"]) == 1
 
 
 def test_a_pad_refuses_what_it_cannot_do():
@@ -98,6 +105,6 @@ def test_a_pad_refuses_what_it_cannot_do():
 def test_the_browser_side_is_shipped_with_the_package():
     script = (HERE / "pad.js").read_text()
     assert "export default { render }" in script
-    assert 'model.send({ action: "add", label })' in script  # what _on_message reads
+    assert 'model.send({ action: "add", label, strokes: model.get("strokes") })' in script  # what _on_message reads
     assert "pointerup" in script and "save_changes" in script  # strokes reach the kernel when they end
     assert DrawingPad._esm is not None and DrawingPad._css is not None

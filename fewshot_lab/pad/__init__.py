@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 from pathlib import Path
 
 import anywidget
@@ -40,6 +41,24 @@ def strokes_to_image(strokes, size: int = SIZE, pen: float = PEN) -> Image.Image
         for x, y in (points[0], points[-1]):  # round ends; a stroke of one point is a dot
             draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=0)
     return image
+
+
+def shape_strokes(shape: str, centre=(0.5, 0.5), radius: float = 0.3) -> list[list[list[float]]]:
+    """The strokes of a simple symbol, "circle", "cross" or "wave", at `centre` with `radius` (in the pad's [0, 1]
+    coordinates): drawings made by code, for a demo to start from and for tests."""
+    x, y = centre
+    if shape == "circle":
+        return [
+            [[x + radius * math.cos(math.tau * k / 24), y + radius * math.sin(math.tau * k / 24)] for k in range(25)]
+        ]
+    if shape == "cross":
+        return [
+            [[x - radius, y - radius], [x + radius, y + radius]],
+            [[x + radius, y - radius], [x - radius, y + radius]],
+        ]
+    if shape == "wave":
+        return [[[x - radius + k * radius / 2, y + (0.6 if k % 2 else -0.6) * radius] for k in range(5)]]
+    raise ValueError(f"no shape {shape!r}: choose circle, cross or wave")
 
 
 def _checked_strokes(strokes) -> list[list[tuple[float, float]]]:
@@ -94,25 +113,38 @@ class DrawingPad(anywidget.AnyWidget):
         self.examples: dict[str, list[Image.Image]] = {label: [] for label in labels}
         self.on_msg(self._on_message)
 
-    def drawing(self) -> Image.Image:
-        """The drawing on the canvas as a picture (paper white, ink black)."""
-        if not self.strokes:
-            raise ValueError("the pad is empty: draw a symbol first")
-        return strokes_to_image(self.strokes, self.size)
+    def __repr__(self) -> str:
+        return f"DrawingPad(labels={self.labels!r})"
 
-    def add(self, label: str) -> Image.Image:
-        """Add the drawing on the canvas to the class `label`, show its thumbnail and clear the canvas."""
+    def drawing(self, strokes=None) -> Image.Image:
+        """The drawing on the canvas (or these strokes) as a picture, paper white and ink black."""
+        strokes = self.strokes if strokes is None else strokes
+        if not strokes:
+            raise ValueError("the pad is empty: draw a symbol first")
+        return strokes_to_image(strokes, self.size)
+
+    def add(self, label: str, strokes=None) -> Image.Image:
+        """Add the drawing on the canvas (or these strokes, as the browser sends them) to the class `label` and
+        show its thumbnail; a drawing taken from the canvas is cleared from it."""
         if label not in self.examples:
             raise ValueError(f"no class {label!r} on this pad; its classes: {', '.join(self.labels)}")
-        picture = self.drawing()
+        picture = self.drawing(strokes)
         self.examples[label].append(picture)
         self.thumbnails = {**self.thumbnails, label: [*self.thumbnails[label], _data_url(picture)]}
-        self.strokes = []
+        if strokes is None:
+            self.strokes = []
         self.message = ""
         return picture
 
     def clear(self) -> None:
         self.strokes = []
+
+    def forget(self) -> None:
+        """Forget every example of every class, and clear the canvas."""
+        self.examples = {label: [] for label in self.labels}
+        self.thumbnails = {label: [] for label in self.labels}
+        self.strokes = []
+        self.message = ""
 
     def support(self) -> tuple[list[Image.Image], list[str]]:
         """Every example added, and its class: a support set for `predict`."""
@@ -122,7 +154,7 @@ class DrawingPad(anywidget.AnyWidget):
 
     def _on_message(self, _, content, buffers) -> None:
         if content.get("action") == "add":
-            try:
-                self.add(content.get("label"))
-            except ValueError as error:
+            try:  # the drawing as the browser had it when the button was pressed; it cleared its canvas itself
+                self.add(content.get("label"), content.get("strokes", self.strokes))
+            except (TypeError, ValueError) as error:
                 self.message = str(error)

@@ -90,7 +90,12 @@ function render({ model, el }) {
   function showClasses() {
     adders.replaceChildren(
       ...model.get("labels").map((label) =>
-        button(`add to ${label}`, () => model.send({ action: "add", label })),
+        // the drawing goes with the request, and the canvas is cleared here, at once: ipywidgets may hold back a
+        // state update while the kernel is busy, so neither a late stroke nor a late "cleared" may be waited for
+        button(`add to ${label}`, () => {
+          model.send({ action: "add", label, strokes: model.get("strokes") });
+          setStrokes([]);
+        }),
       ),
     );
     const thumbnails = model.get("thumbnails");
