@@ -197,9 +197,7 @@ def _work(page, kind: str, control) -> None:
         options = control.locator("option").all_inner_texts()
         current = control.input_value()
         control.select_option(next(option for option in options if option != current))
-    elif kind == "checkbox":
-        control.click()
-    else:  # a button or a toggle button not yet chosen
+    else:  # a checkbox, a button, or a toggle button not yet chosen
         control.click()
 
 
@@ -207,6 +205,8 @@ def exercise_widgets(page, seconds: float = 60) -> list[str]:
     """Work every control of the open notebook once (each slider moved a step, each button clicked, each dropdown
     and toggle changed, each checkbox ticked) and assert that each changes what its cell shows besides the
     control itself, and that no traceback appears. Returns what was worked, as "cell N: kind 'label'"."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     worked = []
     cells = page.locator(".jp-Notebook .jp-Cell")
     for index in range(cells.count()):
@@ -224,7 +224,7 @@ def exercise_widgets(page, seconds: float = 60) -> list[str]:
                         arg=[cell.element_handle(), before],
                         timeout=seconds * 1000,
                     )
-                except Exception as error:  # playwright's TimeoutError
+                except PlaywrightTimeout as error:
                     raise AssertionError(
                         f"cell {index}: working the {kind} {label!r} changed nothing visible in {seconds:g} s"
                     ) from error

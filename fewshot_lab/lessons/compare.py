@@ -36,12 +36,12 @@ def plot_accuracy_against_training_time(comparison, ways: int | None = None, sho
     colours = plt.get_cmap("tab20" if len(methods) > 10 else "tab10")
     markers = "osD^v<>pPX*h"
     for ax, dataset in zip(axes[0], datasets):
-        for cell in (cell for cell in cells if cell.dataset == dataset):
+        for cell, minute in ((cell, minute) for cell, minute in zip(cells, minutes) if cell.dataset == dataset):
             index = methods.index(cell.method)
             twins = sum(other.method == cell.method and other.dataset == cell.dataset for other in cells)
             label = cell.run if twins > 1 else cell.method  # two runs of one method at this setting: name the run
             ax.errorbar(
-                minutes[cells.index(cell)],
+                minute,
                 100 * cell.accuracy,
                 yerr=100 * cell.ci95,
                 fmt=markers[index % len(markers)],
