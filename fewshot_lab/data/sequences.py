@@ -20,8 +20,6 @@ import torch
 from fewshot_lab.checks import check_positive_int
 from fewshot_lab.data.tasks import MetaBatches, TaskSampler, TaskStream, TensorRecord
 
-CODE_BATCH = 1000  # images encoded at once by image_codes
-
 
 @dataclass
 class SequenceEpisode(TensorRecord):
@@ -73,27 +71,28 @@ class EpisodeSequences(TaskStream):
         )
 
 
-def image_codes(encode, dataset, device) -> torch.Tensor:
-    """encode(images) for every image of `dataset`, [images, features], computed on `device` in chunks of
-    CODE_BATCH images and kept on the CPU (the caller chooses the mode and turns autograd off)."""
-    return torch.cat(
-        [
-            encode(dataset.as_float(torch.arange(start, min(start + CODE_BATCH, len(dataset.images)))).to(device)).cpu()
-            for start in range(0, len(dataset.images), CODE_BATCH)
-        ]
-    )
-
-
 class CodedBatches:
-    """A stream of sequence-episode batches whose images are replaced by their precomputed codes
-    (codes [images, features], one row per dataset image, from image_codes). AffineStream leaves them alone
-    (they are not images), which is why the CLI refuses image-moving augmentation with a frozen encoder."""
+    """A stream of sequence-episode batches whose images are replaced by their codes e(x): `encode(images)` ->
+    [images, features] (the frozen encoder, in evaluation mode, without autograd), run on an image the first time a
+    batch draws it and kept, one row per dataset image, so no image is encoded twice and none that is never drawn
+    is encoded at all. AffineStream leaves the codes alone (they are not images), which is why the CLI refuses
+    image-moving augmentation with a frozen encoder."""
 
-    def __init__(self, batches: MetaBatches, codes: torch.Tensor):
-        self.batches, self.codes = batches, codes
+    def __init__(self, batches: MetaBatches, encode, dataset):
+        self.batches, self.encode, self.dataset = batches, encode, dataset
+        self.codes: torch.Tensor | None = None  # [images, features] once the first batch is drawn
+        self.known = torch.zeros(len(dataset.images), dtype=torch.bool)  # [images]: encoded yet?
 
     def sample(self) -> SequenceEpisode:
         batch = self.batches.sample()
+        drawn = batch.indices.unique()
+        new = drawn[~self.known[drawn]]  # [new images]
+        if len(new):
+            codes = self.encode(self.dataset.as_float(new))  # [new images, features]
+            if self.codes is None:
+                self.codes = codes.new_zeros(len(self.known), codes.shape[1])
+            self.codes[new] = codes
+            self.known[new] = True
         return SequenceEpisode(
             images=self.codes[batch.indices], labels=batch.labels, classes=batch.classes, indices=batch.indices
         )  # images: [episodes, steps, features]

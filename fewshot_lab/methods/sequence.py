@@ -37,7 +37,7 @@ from torch import nn
 
 from fewshot_lab.backbones import conv4
 from fewshot_lab.checks import check_positive_int
-from fewshot_lab.data.sequences import CodedBatches, EpisodeSequences, image_codes, presentations
+from fewshot_lab.data.sequences import CodedBatches, EpisodeSequences, presentations
 from fewshot_lab.data.tasks import MetaBatches
 from fewshot_lab.evaluation import accuracy, evaluation_mode
 from fewshot_lab.learner import Learner
@@ -172,15 +172,19 @@ class SequenceLearner(Learner):
         """Batches of `meta_batch` sequence episodes of `ways` classes x `instances` drawings from the train split
         (shots and queries are not used: validation is by presentation, fewshot_lab.evaluation.validation_score).
         With a frozen encoder the batches carry the codes e(x) [meta_batch, steps, input_features] instead of
-        the images, computed once for every image of the dataset."""
+        the images, each image encoded once, when a batch first draws it."""
         self.check_ways(ways)
         batches = MetaBatches(
             EpisodeSequences(dataset, "train", ways=ways, instances=self.instances, seed=seed), meta_batch
         )
         if not self.freeze_encoder:
             return batches
-        with evaluation_mode(self) as device, torch.no_grad():
-            return CodedBatches(batches, image_codes(self.encode, dataset, device))
+
+        def frozen_codes(images: torch.Tensor) -> torch.Tensor:
+            with evaluation_mode(self) as device, torch.no_grad():
+                return self.encode(images.to(device)).cpu()  # [images, features]
+
+        return CodedBatches(batches, frozen_codes, dataset)
 
     def training_loss(self, batch) -> tuple[torch.Tensor, float]:
         """The mean cross-entropy over every step of every episode, and the accuracy over all steps."""
