@@ -1,16 +1,20 @@
-"""Figures of section 7.7: loss curves of learned and hand-written optimisers, what the LSTM optimizer learned,
-and Meta-LSTM's gates read as learning rates and weight decay.
+"""Figures of section 7.7: loss curves of learned and hand-written optimisers, a race between them on a quadratic of
+the learner's choosing, what the LSTM optimizer learned, and Meta-LSTM's gates read as learning rates and weight
+decay.
 
 Every function draws into new matplotlib axes and returns the figure, so a notebook cell stays one line.
 """
 
 from __future__ import annotations
 
+import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from IPython.display import display
 
-from fewshot_lab.learned_optimizer import LSTMOptimizer
+from fewshot_lab.learned_optimizer import HELD_OUT_SEED, Baseline, LSTMOptimizer, Quadratics, run_optimizer
+from fewshot_lab.lessons.drawing import figure_png
 
 COLOURS = {
     "LSTM optimizer": "tab:red",
@@ -145,3 +149,36 @@ def plot_gates(gates: dict, weights: dict):
     left.legend(fontsize=7)
     figure.tight_layout()
     return figure
+
+
+class QuadraticRace:
+    """The learned optimizer against hand-written ones (`rates`: {name: tuned learning rate}) on one held-out
+    quadratic f(θ) = ||Wθ - y||² of the learner's choosing: which one (a seed), its dimension (the optimizer was
+    trained in 10; it acts coordinate by coordinate, so it runs in any), and how many steps to show."""
+
+    def __init__(self, optimizer: LSTMOptimizer, rates: dict, max_steps: int = 200):
+        self.optimizer, self.rates = optimizer, rates
+        self.quadratic = widgets.IntSlider(0, min=0, max=20, description="quadratic")
+        self.dims = widgets.Dropdown(options=[2, 10, 30, 100], value=10, description="dimensions")
+        self.steps = widgets.IntSlider(100, min=1, max=max_steps, description="steps")
+        self.picture = widgets.Image(format="png")
+        for control in (self.quadratic, self.dims, self.steps):
+            control.observe(lambda _: self.draw(), names="value")
+        self.view = widgets.VBox([widgets.HBox([self.quadratic, self.dims, self.steps]), self.picture])
+        self.draw()
+
+    def curves(self) -> dict:
+        """{name: loss curve [steps + 1, 1]} of every optimiser on the chosen quadratic."""
+        quadratic = Quadratics(instances=1, dims=self.dims.value, seed=HELD_OUT_SEED + self.quadratic.value)
+        steps = self.steps.value
+        return {
+            "LSTM optimizer": run_optimizer(self.optimizer, quadratic, steps),
+            **{name: run_optimizer(Baseline(name, lr), quadratic, steps) for name, lr in self.rates.items()},
+        }
+
+    def draw(self) -> None:
+        title = f"held-out quadratic {self.quadratic.value}, {self.dims.value} dimensions"
+        self.picture.value = figure_png(plot_loss_curves(self.curves(), title, trained_horizon=100))
+
+    def _ipython_display_(self):
+        display(self.view)
