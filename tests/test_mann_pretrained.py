@@ -44,7 +44,7 @@ def test_the_recipe_still_trains_the_same_way(omniglot_small_dataset):
     torch's plain C++ kernels instead of AVX2 move the fingerprint by 2.3e-8, a second thread by 2.9e-8, while a
     tenth more learning rate moves it by 1.2e-2 (the k-NN encoder's) and 1.0e-1 (the MANN's), and 1% more for the
     MANN by 5.8e-3. The tolerance, 1e-5, is 300 times the first and 500 times below the last."""
-    assert set(SHIPPED) <= set(RECIPES)  # the others: tests/test_ntm_pretrained.py, tests/test_protonet_pretrained.py
+    assert set(SHIPPED) <= set(RECIPES)  # the others: tests/test_ntm_pretrained.py, tests/test_demo_pretrained.py
     shipped = load_pretrained("mann_omniglot").pretrained["short_fingerprint"]
     assert short_fingerprint("mann_omniglot") == pytest.approx(shipped, rel=FINGERPRINT_TOLERANCE)
 

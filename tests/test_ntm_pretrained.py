@@ -8,15 +8,15 @@ from fewshot_lab.evaluation import evaluate
 from fewshot_lab.methods.copying import CopyLSTM
 from fewshot_lab.methods.ntm import NeuralTuringMachine
 from fewshot_lab.pretrained import FOLDER, RECIPES, load_pretrained, recipe, short_fingerprint
+from tests.test_demo_pretrained import DEMO
 from tests.test_mann_pretrained import FINGERPRINT_TOLERANCE
 from tests.test_mann_pretrained import SHIPPED as SHIPPED_FOR_OMNIGLOT
-from tests.test_protonet_pretrained import NAME as PROTONET
 
 SHIPPED = {"ntm_copy": NeuralTuringMachine, "lstm_copy": CopyLSTM}
 
 
 def test_every_recipe_ships_a_tested_model():
-    assert set(RECIPES) == set(SHIPPED) | set(SHIPPED_FOR_OMNIGLOT) | {PROTONET}
+    assert set(RECIPES) == set(SHIPPED) | set(SHIPPED_FOR_OMNIGLOT) | set(DEMO)
 
 
 @pytest.mark.parametrize("name", SHIPPED)

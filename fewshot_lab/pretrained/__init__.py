@@ -1,6 +1,8 @@
 """Small trained models shipped with the package: for the notebook of section 7.6, which cannot train a
-memory-augmented network, nor a Neural Turing Machine on the copy task, far enough in its two minutes, and a
-Prototypical Network that answers at once in a class that draws its own symbols (fewshot_lab.pad).
+memory-augmented network, nor a Neural Turing Machine on the copy task, far enough in its two minutes, and the
+learners of the class demo that answer at once when a class draws its own symbols (fewshot_lab.pad,
+fewshot_lab.lessons.teach): a Prototypical Network, Matching Networks, a pretrained classifier's embedding (for k-NN
+and fine-tuning) and MAML.
 
     learner = load_pretrained("mann_omniglot")   # a MemoryAugmentedNetwork, evaluation mode, on the CPU
     fewshot_lab.load("protonet_omniglot")        # the ProtoNet, taking pictures (fewshot_lab.saved)
@@ -74,9 +76,22 @@ _PROTONET = (
     "train --method protonet --dataset omniglot-small --ways 20 --shots 1 --queries 5 --lr 2e-3 --steps {steps} "
     "--val-every {val_every} --val-episodes {val_episodes} --val-ways 5 --out {runs}/protonet_os"
 )
+# the demo's other learners, each with the settings benchmarks/compare_all.py chose on meta-validation: Matching
+# Networks trained wide like the ProtoNet, MAML on 5-way tasks (its head has 5 outputs) with one inner step of 0.4
+_MATCHING = (
+    "train --method matching --dataset omniglot-small --ways 20 --shots 1 --queries 5 --steps {steps} "
+    "--val-every {val_every} --val-episodes {val_episodes} --val-ways 5 --out {runs}/matching_os"
+)
+_MAML = (
+    "train --method maml --dataset omniglot-small --ways 5 --shots 1 --queries 5 --meta-batch 4 --inner-steps 1 "
+    "--inner-lr 0.4 --steps {steps} --val-every {val_every} --val-episodes {val_episodes} --out {runs}/maml_os"
+)
 # name -> (commands with the steps, validation and {runs} folder left open, their full-length steps)
 RECIPES = {
     "protonet_omniglot": ([_PROTONET], [3000]),
+    "matching_omniglot": ([_MATCHING], [3000]),
+    "knn_omniglot": ([_KNN], [2500]),  # the pretrained embedding of k-NN and of fine-tuning (methods/baseline.py)
+    "maml_omniglot": ([_MAML], [2000]),
     "mann_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "mann") + _SHIPPED_FLAGS], [2500, 12000]),
     "lstm_omniglot": ([_KNN, _SEQUENCE.replace("{method}", "lstm")], [2500, 12000]),
     "ntm_copy": ([_COPY.replace("{method}", "ntm").replace("{name}", "ntm_copy")], [2000]),
