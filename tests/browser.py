@@ -57,13 +57,19 @@ def notebook(*sources: str) -> dict:
 
 
 @contextmanager
-def serve(tmp_path_factory, notebooks: dict[str, dict]) -> Iterator[tuple[JupyterLab, str]]:
-    """JupyterLab serving these notebooks (file name -> notebook) from a new folder, and the Chromium to drive;
-    the test is skipped where there is none."""
+def serve(
+    tmp_path_factory, notebooks: dict[str, dict], links: dict[str, Path] | None = None
+) -> Iterator[tuple[JupyterLab, str]]:
+    """JupyterLab serving these notebooks (path in the served folder -> notebook) from a new folder, with `links`
+    (path in the folder -> what it points at) beside them, and the Chromium to drive; the test is skipped where
+    there is none."""
     chromium = require_browser()
     root = tmp_path_factory.mktemp("lab")
     for name, content in notebooks.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(json.dumps(content))
+    for name, target in (links or {}).items():
+        (root / name).symlink_to(target)
     server = JupyterLab(root, tmp_path_factory.mktemp("settings"), root / "jupyter.log")
     try:
         yield server, chromium
@@ -96,9 +102,13 @@ class JupyterLab:
     def __init__(self, root: Path, settings: Path, log: Path):
         self.token = secrets.token_hex(16)
         self.port = _free_port()
-        tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
-        tracker.parent.mkdir(parents=True, exist_ok=True)
-        tracker.write_text(json.dumps({"windowingMode": "none"}))  # render every cell, in view or not
+        for extension, values in {
+            "notebook-extension/tracker": {"windowingMode": "none"},  # render every cell, in view or not
+            "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},  # no news pop-up
+        }.items():
+            path = settings / "@jupyterlab" / f"{extension}.jupyterlab-settings"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(values))
         command = [
             *(sys.executable, "-m", "jupyter", "lab", "--no-browser"),
             "--ServerApp.ip=127.0.0.1",
@@ -180,25 +190,30 @@ CONTROLS = {
     "checkbox": ".widget-checkbox input[type=checkbox]",
     "button": ".widget-button, button.jupyter-button:not(.widget-toggle-button)",
 }
-# What a person sees of a cell apart from its controls: printed text, pictures, drawn figures
+# What a person sees of a cell apart from its controls (whose own look changes when worked): printed text, HTML
+# and labels, pictures, drawn figures
 _SEEN = """cell => {
     const copy = cell.querySelector('.jp-Cell-outputArea').cloneNode(true);
-    copy.querySelectorAll('.widget-inline-hbox, .widget-button, .widget-toggle-buttons, .widget-hslider')
+    copy.querySelectorAll('.widget-slider, .widget-dropdown, .widget-button, .widget-toggle-buttons, .widget-checkbox')
         .forEach(control => control.remove());
     return copy.innerHTML;
 }"""
 
 
-def _work(page, kind: str, control) -> None:
+def _work(page, kind: str, control) -> bool:
+    """Work the control as a person would; False where there is nothing to do (a dropdown of one choice)."""
     if kind == "slider":
         control.focus()
         page.keyboard.press("ArrowRight")  # one step up, as a keyboard or a drag would
     elif kind == "dropdown":
-        options = control.locator("option").all_inner_texts()
-        current = control.input_value()
-        control.select_option(next(option for option in options if option != current))
+        values = control.locator("option").evaluate_all("options => options.map(option => option.value)")
+        others = [value for value in values if value != control.input_value()]
+        if not others:
+            return False
+        control.select_option(value=others[0])
     else:  # a checkbox, a button, or a toggle button not yet chosen
         control.click()
+    return True
 
 
 def exercise_widgets(page, seconds: float = 60) -> list[str]:
@@ -217,7 +232,8 @@ def exercise_widgets(page, seconds: float = 60) -> list[str]:
                 control = cell.locator(selector).nth(number)
                 label = (control.get_attribute("title") or control.inner_text() or "").strip() or kind
                 before = cell.evaluate(_SEEN)
-                _work(page, kind, control)
+                if not _work(page, kind, control):
+                    continue
                 try:
                     page.wait_for_function(
                         "([cell, before]) => (" + _SEEN + ")(cell) !== before",

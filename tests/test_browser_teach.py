@@ -1,7 +1,13 @@
 """The class demo end to end in a real browser (notebooks/teach_it.ipynb): three shapes drawn with the mouse as
-three classes, two drawings each, then a new drawing of one of them, answered by the shipped ProtoNet."""
+three classes, two drawings each, then a new drawing of one of them, answered by the shipped ProtoNet and, switched
+in the menu, by Matching Networks.
+
+FEWSHOT_LAB_SCREENSHOT=PATH also saves the page after the drawings as a PNG at PATH (the README's picture:
+`FEWSHOT_LAB_SCREENSHOT=$PWD/notebooks/teach_it.png bash scripts/test.sh tests/test_browser_teach.py -n 0`).
+"""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -48,5 +54,13 @@ def test_the_demo_learns_three_shapes_drawn_with_the_mouse(lab_page):
     for stroke in shape_strokes("wave", (0.55, 0.45), 0.33):
         draw(page, canvas, stroke)
     ask.click()
-    shown(page, "It is a wave")
+    shown(page, "Prototypical Networks: it is a wave")
+    page.locator(".widget-dropdown select").first.select_option("Matching Networks")  # the same drawings, re-answered
+    shown(page, "Matching Networks: it is a wave")
+    expect(page.locator(".widget-output img")).to_have_count(1, timeout=30_000)  # and its figure, drawn
     assert server.errors(page) == []
+    if os.environ.get("FEWSHOT_LAB_SCREENSHOT"):  # the demo's whole output, pad and answer, in a window tall enough
+        page.set_viewport_size({"width": 1200, "height": 1800})
+        demo = page.locator(".jp-Cell").filter(has=canvas).locator(".jp-Cell-outputArea")
+        demo.scroll_into_view_if_needed()
+        demo.screenshot(path=os.environ["FEWSHOT_LAB_SCREENSHOT"])
