@@ -57,7 +57,9 @@ def test_the_demo_learns_three_shapes_drawn_with_the_mouse(lab_page):
     shown(page, "Prototypical Networks: it is a wave")
     page.locator(".widget-dropdown select").first.select_option("Matching Networks")  # the same drawings, re-answered
     shown(page, "Matching Networks: it is a wave")
-    expect(page.locator(".widget-output img")).to_have_count(1, timeout=30_000)  # and its figure, drawn
+    figure = page.locator("img.widget-image")  # and its figure, drawn: the learner's own, sent before the words
+    expect(figure).to_be_visible(timeout=30_000)
+    page.wait_for_function("image => image.complete && image.naturalWidth > 0", arg=figure.element_handle())
     assert server.errors(page) == []
     if os.environ.get("FEWSHOT_LAB_SCREENSHOT"):  # the demo's whole output, pad and answer, in a window tall enough
         page.set_viewport_size({"width": 1200, "height": 1800})

@@ -66,7 +66,8 @@ def test_the_gradient_learners_trace_the_query_step_by_step(demo, name, close_fi
 def test_each_learner_in_the_menu_is_shipped_and_the_menu_switches_the_answer(demo):
     assert set(LEARNERS) == {"Prototypical Networks", "Matching Networks", "k-NN", "fine-tuning", "MAML"}
     demo.menu.value = "k-NN"
-    assert demo.answer.learner == "k-NN"
+    assert demo.answer.learner == "k-NN" and demo.message.value.startswith("<b>k-NN: it is a circle</b>")
+    assert bytes(demo.picture.value).startswith(b"\x89PNG") and demo.picture.layout.display is None  # its figure, shown
     demo.menu.value = "Prototypical Networks"
     assert demo.answer.learner == "Prototypical Networks"
 
@@ -82,7 +83,10 @@ def test_what_it_cannot_answer_is_refused_in_words():
         demo.pad.add(label, shape_strokes("cross"))
     with pytest.raises(ValueError, match="MAML was meta-trained with 5 outputs: use at most 5 classes"):
         demo.explain()
+    demo.show()  # refused in words on the page, not raised
+    assert "use at most 5 classes" in demo.message.value and demo.picture.layout.display == "none"
     demo.start_again()
     assert demo.pad.support() == ([], []) and all(images == [] for images in demo.pad.thumbnails.values())
+    assert demo.message.value.startswith("All drawings forgotten")
     with pytest.raises(ValueError, match="no demo learner 'mann': choose one of Prototypical Networks, Matching"):
         TeachIt(learner="mann")

@@ -25,7 +25,7 @@ import torch
 from IPython.display import display
 
 from fewshot_lab.evaluation import evaluation_mode
-from fewshot_lab.lessons.drawing import label_colours, show_image
+from fewshot_lab.lessons.drawing import figure_png, label_colours, show_image
 from fewshot_lab.lessons.embedding import pca_projection
 from fewshot_lab.methods import build_learner
 from fewshot_lab.methods.nearest import class_means
@@ -40,7 +40,9 @@ LEARNERS = {
     "fine-tuning": ("knn_omniglot", "P(y = k)"),
     "MAML": ("maml_omniglot", "P(y = k)"),
 }
-FINE_TUNING = dict(steps=100, lr=3e-4, fine_tune_body=True)  # Adam on the drawings, body and head; lr chosen on meta-val
+FINE_TUNING = dict(
+    steps=100, lr=3e-4, fine_tune_body=True
+)  # Adam on the drawings, body and head; lr chosen on meta-val
 MAML_STEPS = 10  # gradient steps on the drawings (meta-trained with 1 of size 0.4; 10 chosen on meta-validation)
 
 
@@ -127,12 +129,14 @@ class TeachIt:
         self.menu = widgets.Dropdown(options=list(LEARNERS), value=learner, description="learner")
         self.ask = widgets.Button(description="what is this?", icon="question")
         self.forget = widgets.Button(description="forget all drawings", icon="trash")
-        self.view = widgets.Output()
+        self.message = widgets.HTML()  # the answer in words, or why there is none
+        self.picture = widgets.Image(format="png", layout=widgets.Layout(display="none"))  # plot_answer's figure
         self.answer: Answer | None = None
         self.ask.on_click(lambda _: self.show())
         self.forget.on_click(lambda _: self.start_again())
         self.menu.observe(lambda _: self.show(), "value")  # the same drawings, answered by the learner chosen
-        self.widget = widgets.VBox([self.pad, widgets.HBox([self.menu, self.ask, self.forget]), self.view])
+        controls = widgets.HBox([self.menu, self.ask, self.forget])
+        self.widget = widgets.VBox([self.pad, controls, self.message, self.picture])
 
     def saved(self, name: str):
         if name not in self.learners:
@@ -153,9 +157,7 @@ class TeachIt:
         """Forget every drawing and the answer: a clean pad for the class's own symbols."""
         self.pad.forget()
         self.answer = None
-        with self.view:
-            self.view.clear_output()
-            display(widgets.HTML("All drawings forgotten: draw a few of each symbol and add them to their classes."))
+        self.say("All drawings forgotten: draw a few of each symbol and add them to their classes.")
 
     def explain(self, learner: str | None = None) -> Answer:
         """Answer the drawing on the pad with `learner` (default: the menu's choice), and say why."""
@@ -192,25 +194,24 @@ class TeachIt:
         )
         return self.answer
 
+    def say(self, words: str, figure=None) -> None:
+        """Show a line under the pad, and a figure under it (none: the last one goes)."""
+        self.picture.value = figure_png(figure, dpi=90) if figure is not None else b""  # before the words, which
+        self.picture.layout.display = None if figure is not None else "none"  # then arrive with their figure
+        self.message.value = words
+
     def show(self) -> None:
         """Answer the drawing on the pad, below it; a refusal is shown as a sentence, not raised."""
-        with self.view:
-            self.view.clear_output(wait=True)
-            try:
-                answer = self.explain()
-            except ValueError as error:
-                display(widgets.HTML(f"<b>{html.escape(str(error))}</b>"))
-                return
-            display(
-                widgets.HTML(
-                    f"<b>{html.escape(answer.learner)}: it is a {html.escape(answer.label)}</b> "
-                    f"({100 * answer.probabilities.max():.0f}%; adapting and answering took "
-                    f"{1000 * answer.seconds:.0f} ms)"
-                )
-            )
-            figure = plot_answer(answer)
-            plt.show()
-            plt.close(figure)
+        try:
+            answer = self.explain()
+        except ValueError as error:
+            self.say(f"<b>{html.escape(str(error))}</b>")
+            return
+        self.say(
+            f"<b>{html.escape(answer.learner)}: it is a {html.escape(answer.label)}</b> "
+            f"({100 * answer.probabilities.max():.0f}%; adapting and answering took {1000 * answer.seconds:.0f} ms)",
+            plot_answer(answer),
+        )
 
     def _ipython_display_(self):
         display(self.widget)
@@ -238,7 +239,7 @@ def plot_answer(answer: Answer):
     bars.set_xticks(range(ways), answer.classes)
     bars.set_ylabel("P(y = k | query), %" if answer.learner != "k-NN" else "softmax(−d² to nearest), %")
     bars.set_ylim(0, 100)
-    bars.set_title(f"{answer.learner}: adapting and answering took {1000 * answer.seconds:.0f} ms", fontsize=9)
+    figure.suptitle(f"{answer.learner}: adapting and answering took {1000 * answer.seconds:.0f} ms", fontsize=10)
     panel = figure.add_subplot(grid[1, (ways + 1) // 2 :])
     if answer.trace is not None:
         _plot_steps(panel, answer, colours)
