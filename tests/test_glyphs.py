@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,8 +21,10 @@ ALPHA_LATIN, ALPHA_GREEK, ALPHA_CYRILLIC = 0x0041, 0x0391, 0x0410
 
 
 @pytest.fixture(scope="session")
-def data_folder(tmp_path_factory):
-    return tmp_path_factory.mktemp("fewshot_lab_data")
+def data_folder():
+    """The session's data folder (tests/conftest.py): the glyphs generated there once, about 30 s, serve this module,
+    the other tests and the notebooks' kernels alike."""
+    return Path(os.environ["FEWSHOT_LAB_TEST_DATA"])
 
 
 @pytest.fixture(autouse=True)

@@ -27,7 +27,8 @@ def test_shipped_models_are_small_and_load_with_their_commands(name):
 
 
 def test_unknown_names_are_refused():
-    shipped = "lstm_copy, lstm_omniglot, mann_omniglot, ntm_copy, protonet_omniglot"
+    shipped = "knn_omniglot, lstm_copy, lstm_omniglot, maml_omniglot, mann_omniglot, matching_omniglot, ntm_copy, "
+    shipped += "protonet_omniglot"
     with pytest.raises(ValueError, match=f"no pretrained model 'mann_glyphs'; shipped: {shipped}"):
         load_pretrained("mann_glyphs")
     with pytest.raises(ValueError, match="no recipe named"):
