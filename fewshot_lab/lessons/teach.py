@@ -101,7 +101,8 @@ def explain(name: str, learner, support_x, support_y, query_x) -> dict:
         attention = learner.attention(support_x, support_y, query_x)[0]  # [support], a(x̂, xᵢ), summing to 1
         probabilities = torch.zeros(ways).index_add(0, support_y, attention)  # [ways], sum_i a(x̂, xᵢ) y_ik
         return dict(scores=probabilities.log(), per_class=probabilities, per_drawing=attention)
-    # fine-tuning and MAML: the query's probabilities after 0, 1, 2, ... of the learner's gradient steps
+    # fine-tuning and MAML: the query's probabilities after 0, 1, 2, ... of the learner's gradient steps, over the
+    # pad's classes (MAML's head has 5 outputs; the pad's classes are its first `ways`, the others have no drawing)
     total = learner.steps if name == "fine-tuning" else learner.steps()
     steps = sorted({s for s in (0, 1, 2, 3, 5, 10, 20, 50) if s < total} | {total})
     trace = torch.stack([torch.softmax(adapted(learner, support_x, support_y, s)(query_x)[0, :ways], 0) for s in steps])
