@@ -85,8 +85,18 @@ def demo_learner(name: str):
 
 
 def explain(name: str, learner, support_x, support_y, query_x) -> dict:
-    """The fields of an Answer that depend on the learner; query_x is [1, C, H, W]."""
+    """The fields of an Answer that depend on the learner, and the seconds of adapting to the drawings and
+    answering the query once (what the class waits for); query_x is [1, C, H, W]."""
     ways = int(support_y.max()) + 1
+    start = time.perf_counter()
+    answered = learner.adapt(support_x, support_y)(query_x)[0, :ways]  # [ways]
+    seconds = time.perf_counter() - start
+    return dict(seconds=seconds, **_evidence(name, learner, support_x, support_y, query_x, answered))
+
+
+def _evidence(name: str, learner, support_x, support_y, query_x, answered) -> dict:
+    """What decides the answer; `answered` [ways] is the learner's own scores after its full adaptation."""
+    ways = len(answered)
     if name == "Prototypical Networks":
         drawings, point = learner.embedding(support_x), learner.embedding(query_x)  # [support, F], [1, F]
         prototypes = class_means(drawings, support_y)  # [ways, F], c_k
@@ -102,22 +112,13 @@ def explain(name: str, learner, support_x, support_y, query_x) -> dict:
         probabilities = torch.zeros(ways).index_add(0, support_y, attention)  # [ways], sum_i a(x̂, xᵢ) y_ik
         return dict(scores=probabilities.log(), per_class=probabilities, per_drawing=attention)
     # fine-tuning and MAML: the query's probabilities after 0, 1, 2, ... of the learner's gradient steps, over the
-    # pad's classes (MAML's head has 5 outputs; the pad's classes are its first `ways`, the others have no drawing)
+    # pad's classes (MAML's head has 5 outputs; the pad's classes are its first `ways`, the others have no drawing);
+    # after all of them, the answer already computed
     total = learner.steps if name == "fine-tuning" else learner.steps()
-    steps = sorted({s for s in (0, 1, 2, 3, 5, 10, 20, 50) if s < total} | {total})
-    trace = torch.stack([torch.softmax(adapted(learner, support_x, support_y, s)(query_x)[0, :ways], 0) for s in steps])
-    return dict(scores=trace[-1].log(), per_class=trace[-1], steps=steps, trace=trace)  # trace: [len(steps), ways]
-
-
-def adapted(learner, support_x, support_y, steps: int):
-    """The task model of a gradient learner after `steps` steps on the support set."""
-    if learner.method == "maml":
-        return learner.adapt(support_x, support_y, steps=steps)
-    full, learner.steps = learner.steps, steps
-    try:
-        return learner.adapt(support_x, support_y)
-    finally:
-        learner.steps = full
+    steps = [s for s in (0, 1, 2, 3, 5, 10, 20, 50) if s < total]
+    scores = [learner.adapt(support_x, support_y, steps=s)(query_x)[0, :ways] for s in steps] + [answered]
+    trace = torch.softmax(torch.stack(scores), 1)  # [len(steps) + 1, ways]
+    return dict(scores=trace[-1].log(), per_class=trace[-1], steps=[*steps, total], trace=trace)
 
 
 class TeachIt:
@@ -168,17 +169,14 @@ class TeachIt:
         classes = list(dict.fromkeys(labels))
         if len(classes) < 2:
             raise ValueError("add drawings to at least two classes first: with one class there is nothing to choose")
-        ways_of_head = getattr(saved.learner, "ways", None)  # MAML's head has a fixed number of outputs
-        if ways_of_head is not None and len(classes) > ways_of_head:
-            raise ValueError(f"{name} was meta-trained with {ways_of_head} outputs: use at most {ways_of_head} classes")
+        if saved.learner.sized_by_ways and len(classes) > saved.learner.ways:  # MAML's head: a fixed number of outputs
+            outputs = saved.learner.ways
+            raise ValueError(f"{name} was meta-trained with {outputs} outputs: use at most {outputs} classes")
         query = self.pad.drawing()  # refuses an empty pad
         support_x = saved.images(pictures, "support")  # [support, C, H, W]
         query_x = saved.images([query], "query")  # [1, C, H, W]
         support_y = torch.tensor([classes.index(label) for label in labels])  # [support]
         with evaluation_mode(saved.learner), torch.no_grad():
-            start = time.perf_counter()
-            saved.learner.adapt(support_x, support_y)(query_x)  # what the class waits for
-            seconds = time.perf_counter() - start
             why = explain(name, saved.learner, support_x, support_y, query_x)
         scores = why.pop("scores")  # [ways]
         self.answer = Answer(
@@ -186,11 +184,9 @@ class TeachIt:
             classes[int(scores.argmax())],
             classes,
             torch.softmax(scores, 0),
-            why.pop("per_class"),
-            seconds,
-            support_x,
-            support_y,
-            query_x[0],
+            support_x=support_x,
+            support_y=support_y,
+            query_x=query_x[0],
             **why,
         )
         return self.answer

@@ -163,9 +163,12 @@ class FineTuner(PretrainedEmbedding):
             raise ValueError(f"lr must be a positive number, got {lr!r}")
         self.steps, self.lr, self.fine_tune_body = steps, float(lr), bool(fine_tune_body)
 
-    def fine_tune(self, support_x: torch.Tensor, support_y: torch.Tensor) -> tuple[nn.Module, nn.Linear]:
-        """(body, head) trained on the support set: the learner's own body when it is frozen, else a trained
-        copy, and a new head [features -> ways]. The learner's own weights are left as they were."""
+    def fine_tune(
+        self, support_x: torch.Tensor, support_y: torch.Tensor, steps: int | None = None
+    ) -> tuple[nn.Module, nn.Linear]:
+        """(body, head) trained on the support set for `steps` Adam steps (default: the learner's): the learner's
+        own body when it is frozen, else a trained copy, and a new head [features -> ways]. The learner's own
+        weights are left as they were."""
         ways = int(support_y.max()) + 1
         head = nn.Linear(self.features, ways, device=support_x.device)
         nn.init.zeros_(head.weight)
@@ -179,7 +182,7 @@ class FineTuner(PretrainedEmbedding):
                 support = body(support_x)  # [ways * shots, features], fixed while the body is frozen
         optimizer = torch.optim.Adam(parameters, lr=self.lr)
         with torch.enable_grad():  # fine-tuning needs gradients even where the caller turned them off
-            for _ in range(self.steps):
+            for _ in range(self.steps if steps is None else steps):
                 if self.fine_tune_body:
                     support = body(support_x)  # [ways * shots, features]
                 loss = nn.functional.cross_entropy(head(support), support_y)
@@ -190,8 +193,9 @@ class FineTuner(PretrainedEmbedding):
             body.eval()
         return body, head
 
-    def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor):
-        body, head = self.fine_tune(support_x, support_y)
+    def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor, steps: int | None = None):
+        """The task model after fine-tuning on the support set (`steps` steps; default: the learner's)."""
+        body, head = self.fine_tune(support_x, support_y, steps)
 
         def scores(query_x: torch.Tensor) -> torch.Tensor:
             with torch.no_grad():
