@@ -7,8 +7,8 @@
 
 A fair comparison gives every method the same wall clock, not the same steps: a MAML step costs several ProtoNet
 steps, and a method that needs many cheap steps would lose a race counted in steps. So each method trains with its
-own recipe (RECIPES: the settings chosen on meta-validation in the method tables of results/) for --max-minutes,
-and the table shows the steps each run fitted in. finetune is the knn run's pretraining relabelled (one
+own recipe (fewshot_lab.methods.recipes, the defaults of `fewshot-lab train`, chosen on meta-validation) for
+--max-minutes, and the table shows the steps each run fitted in. finetune is the knn run's pretraining relabelled (one
 pretraining serves both, as in benchmarks/few_shot_table.py). A method whose model has a fixed number of outputs
 (the MAML family's head) is trained once per number of ways in --settings, each run on tasks of its own width
 (`{dataset}-{method}` at the recipe's 5 ways, `{dataset}-{method}-20way` at 20), within the same budget.
@@ -40,41 +40,25 @@ from fewshot_lab.compare.table import Cell, check_same_tasks, write_comparison
 from fewshot_lab.data import load_saved_dataset
 from fewshot_lab.lessons.compare import save_accuracy_against_training_time
 from fewshot_lab.methods import learner_class
+from fewshot_lab.methods.recipes import recipe_for
 from fewshot_lab.pretrained import load_pretrained
 
-MAML_STEP = ["--ways", "5", "--queries", "5", "--meta-batch", "4", "--inner-steps", "1"]
-RECIPES = {  # method -> training options of `fewshot-lab train` (the budget and validation are added)
-    "protonet": ["--ways", "20", "--shots", "1", "--queries", "5", "--lr", "3e-3"],
-    "matching": ["--ways", "20", "--shots", "1", "--queries", "5"],
-    "knn": [],
-    "finetune": None,  # the knn run, relabelled
-    "maml": [*MAML_STEP, "--inner-lr", "0.4"],
-    # first-order MAML drops the term -alpha H grad L_Q, as large as the one it keeps at alpha 0.4: its own step is
-    # 0.1 (results/fomaml_gap.md, on meta-validation)
-    "fomaml": [*MAML_STEP, "--inner-lr", "0.1"],
-    "metasgd": [*MAML_STEP, "--inner-lr", "0.4"],
-    "anil": [*MAML_STEP, "--inner-lr", "0.4"],
-    "reptile": ["--ways", "5", "--queries", "5", "--meta-batch", "4", "--inner-steps", "5", "--inner-lr", "0.1"],
-    "metalstm": ["--backbone", "conv4-small", "--ways", "5", "--queries", "15", "--inner-steps", "5", "--lr", "3e-3"],
-}
+# the methods trained here, each by its recipe (fewshot_lab.methods.recipes: `fewshot-lab train`'s defaults, chosen on
+# meta-validation); finetune is the knn run, relabelled
+TRAINED = ("protonet", "matching", "knn", "finetune", "maml", "fomaml", "metasgd", "anil", "reptile", "metalstm")
 SHIPPED = {"mann": "mann_omniglot", "lstm": "lstm_omniglot"}  # method -> its model in fewshot_lab/pretrained
 
 
-def with_ways(recipe: list[str], ways: int) -> list[str]:
-    """The recipe with its --ways replaced (every fixed-width recipe names its ways)."""
-    recipe = list(recipe)
-    recipe[recipe.index("--ways") + 1] = str(ways)
-    return recipe
-
-
 def planned_runs(dataset: str, method: str, widths: list[int]) -> list[tuple[str, list[str] | None]]:
-    """(run folder name, training options) for one method on one dataset: one run, or one per width."""
-    recipe = RECIPES[method]
+    """(run folder name, training options beyond the recipe) for one method on one dataset: one run, or one per
+    width; None for finetune, which reuses the knn run."""
+    if method == "finetune":
+        return [(f"{dataset}-{method}", None)]
     if not learner_class(method).sized_by_ways:  # Meta-LSTM's head has max_ways (20) rows: one run takes every width
-        return [(f"{dataset}-{method}", recipe)]
-    own = int(recipe[recipe.index("--ways") + 1])
+        return [(f"{dataset}-{method}", [])]
+    own = recipe_for(method).training["ways"]
     return [
-        (f"{dataset}-{method}" if ways == own else f"{dataset}-{method}-{ways}way", with_ways(recipe, ways))
+        (f"{dataset}-{method}", []) if ways == own else (f"{dataset}-{method}-{ways}way", ["--ways", str(ways)])
         for ways in widths
     ]
 
@@ -109,7 +93,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-minutes", type=float, required=True, help="wall-clock budget of every training run")
     parser.add_argument("--datasets", nargs="+", default=["omniglot-small", "glyphs"])
-    methods = [*RECIPES, *SHIPPED]
+    methods = [*TRAINED, *SHIPPED]
     parser.add_argument("--methods", nargs="+", default=methods, choices=methods)
     parser.add_argument("--settings", nargs="+", default=["5x1", "5x5", "20x1", "20x5"])
     parser.add_argument("--episodes", type=int, default=600, help="test tasks per setting (default 600)")
@@ -128,7 +112,7 @@ def main():
     validation = ["--val-every", str(arguments.val_every), "--val-episodes", "100", "--val-ways", "5"]
     folders = []
     for dataset in arguments.datasets:
-        for method in [method for method in RECIPES if method in arguments.methods]:  # knn before finetune
+        for method in [method for method in TRAINED if method in arguments.methods]:  # knn before finetune
             for name, recipe in planned_runs(dataset, method, widths):
                 folder = runs / name
                 if recipe is None:

@@ -58,12 +58,16 @@ def _datasets(arguments) -> int:
 def _train(arguments) -> int:
     import torch
 
+    from fewshot_lab.backbones import default_device
     from fewshot_lab.checkpoints import refuse_taken_folder
     from fewshot_lab.data import load_dataset
     from fewshot_lab.engine import SettingsDiffer, meta_train, training_data
     from fewshot_lab.evaluation import describe_score, metric_of
     from fewshot_lab.methods import build_learner, learner_class
+    from fewshot_lab.methods.recipes import choose_precision, recipe_for, training_defaults
 
+    if arguments.out is None:  # runs/protonet-omniglot-small; a folder dataset by its folder's name
+        arguments.out = str(Path("runs") / f"{arguments.method}-{Path(arguments.dataset).name}")
     if arguments.init is not None and arguments.resume:
         raise ValueError(
             "--init starts a new run from another run's embedding; --resume continues a run with its "
@@ -86,6 +90,7 @@ def _train(arguments) -> int:
     if not images and arguments.augment not in (None, "none"):
         what = "is a regression problem" if regression else "has no images"
         raise ValueError(f"--augment {arguments.augment} transforms images; {dataset.name} {what}")
+    taken = _settings_from_recipe(arguments, training_defaults(arguments.method, dataset))
     augment = AUGMENTATIONS[arguments.augment or ("all" if images else "none")]
     if arguments.augment_strength is not None:
         if augment is None or not augment.moves_images:
@@ -109,16 +114,25 @@ def _train(arguments) -> int:
             f"give --augment rotations or none"
         )
     method = learner_class(arguments.method)
+    classes = training_data(dataset, augment, arguments.final).splits["train"] if images else []
+    if images:
+        _cap_ways(arguments, taken, dataset, classes)
     if method.pretrains_on_classes:  # its pretraining head covers every class the run learns from
-        learner_options["train_classes"] = len(training_data(dataset, augment, arguments.final).splits["train"])
+        learner_options["train_classes"] = len(classes)
     if method.sized_by_ways:  # a classifier head of `ways` outputs
         learner_options["ways"] = 1 if regression else arguments.ways
     channels, size = dataset.image_shape[:2] if images else (1, 1)  # regression inputs: one number each
-    backbone = arguments.backbone or ("conv4" if images else "mlp")
+    backbone = arguments.backbone or (None if images else "mlp")  # None: the recipe's (conv4 unless it says)
     torch.manual_seed(arguments.seed)  # the initial weights too, so that a command gives the same run every time
     learner = build_learner(
         arguments.method, backbone=backbone, in_channels=channels, image_size=size, **learner_options
     )
+    if arguments.precision == "auto":
+        arguments.precision, why = choose_precision(arguments.method, default_device(arguments.device))
+    else:
+        why = "given"
+    test_views = recipe_for(arguments.method).test_views if images and learner.compares_embeddings else 0
+    _say_recipe(arguments, taken, recipe_for(arguments.method), test_views, why)
     if arguments.init is not None:
         from fewshot_lab.saved import copy_embedding
 
@@ -147,6 +161,7 @@ def _train(arguments) -> int:
             device=arguments.device,
             final=arguments.final,
             precision=arguments.precision,
+            test_views=test_views,
             replace=arguments.replace,
         )
     except SettingsDiffer as differ:
@@ -170,6 +185,43 @@ def _train(arguments) -> int:
         f"{kept}; saved in {arguments.out}"
     )
     return 0
+
+
+TASK_SETTINGS = ("ways", "shots", "queries", "meta_batch", "lr", "val_every", "val_episodes", "val_ways", "augment")
+
+
+def _settings_from_recipe(arguments, recipe: dict) -> dict:
+    """Fill each training setting not given on the command line from the method's recipe, else from meta_train's
+    defaults (augment: else None, which train reads as the dataset's default). Returns the settings taken from the
+    recipe, {"ways": 20, ...}."""
+    from fewshot_lab.engine import TrainingPlan
+
+    fallback, taken = TrainingPlan(), {}
+    for name in TASK_SETTINGS:
+        if getattr(arguments, name) is None:
+            if name in recipe:
+                taken[name] = recipe[name]
+            setattr(arguments, name, recipe.get(name, getattr(fallback, name) if name != "augment" else None))
+    return taken
+
+
+def _cap_ways(arguments, taken: dict, dataset, classes: list):
+    """A recipe's ways capped at the classes a small dataset has (20-way training on a folder of 8 classes: 8)."""
+    if "ways" in taken and arguments.ways > len(classes):
+        arguments.ways = taken["ways"] = len(classes)
+    val_classes = len(dataset.splits["val"])
+    if "val_ways" in taken and 1 < val_classes < arguments.val_ways:
+        arguments.val_ways = taken["val_ways"] = val_classes
+
+
+def _say_recipe(arguments, taken: dict, recipe, test_views: int, why: str):
+    """One line on what the run takes from its method's recipe, one on its precision and why."""
+    options = {name: value for name, value in recipe.learner.items() if getattr(arguments, name, None) is None}
+    flags = [f"--{name.replace('_', '-')} {value}" for name, value in {**taken, **options}.items()]
+    said = " ".join(flags) + (f"; evaluated with --shifted-views {test_views}" if test_views else "")
+    if said:
+        print(f"{arguments.method}'s recipe ({recipe.evidence}): {said}")
+    print(f"precision {arguments.precision} ({why})")
 
 
 def _as_flag(setting: str, value) -> str:
@@ -212,15 +264,16 @@ def _evaluate(arguments) -> int:
             raise ValueError(f"--inner-steps must be 0 or more, got {arguments.inner_steps}")
         saved.learner.test_inner_steps = arguments.inner_steps
     if arguments.shifted_views is not None:
-        from fewshot_lab.backbones import ShiftedViews
-
-        if not saved.learner.compares_embeddings:
+        if arguments.shifted_views < 0:
+            raise ValueError(f"--shifted-views must be 0 (none) or more pixels, got {arguments.shifted_views}")
+        if arguments.shifted_views and not saved.learner.compares_embeddings:
             metric = ", ".join(name for name, learner in METHODS.items() if learner.compares_embeddings)
             raise ValueError(
                 f"--shifted-views averages the embedding of a metric learner ({metric}), "
                 f"not of a {saved.learner.method} learner"
             )
-        saved.learner.embedding = ShiftedViews(saved.learner.embedding, arguments.shifted_views)
+    views = saved.use_test_views(arguments.shifted_views)
+    choices = _evaluation_choices(saved, views, arguments)
     dataset = load_saved_dataset(saved.dataset, arguments.dataset)
     # a run of generated tasks is tested on tasks of its own shape unless told otherwise (a copy run on its longest
     # training sequences, a stories run on its stories); image tasks default to 5-way 1-shot with 15 queries
@@ -253,6 +306,7 @@ def _evaluate(arguments) -> int:
         )
     if arguments.json:
         extra = {"by_presentation": by_presentation.to_dict()} if by_presentation is not None else {}
+        extra["evaluation_choices"] = choices
         print(
             json.dumps(
                 _finite_or_null(
@@ -263,9 +317,25 @@ def _evaluate(arguments) -> int:
         )
     else:
         print(f"{saved.learner.method}: {result}")
+        if choices:
+            print("evaluated with " + "; ".join(f"{name} {value}" for name, value in choices.items()))
         if by_presentation is not None:
             print(by_presentation)
     return 0
+
+
+def _evaluation_choices(saved, views: int, arguments) -> dict:
+    """The evaluation choices in force, with whose they are: {"shifted views": "1 pixel (the run's own; ...)"}."""
+    choices = {}
+    if saved.learner.compares_embeddings:
+        whose = "given" if arguments.shifted_views is not None else "the run's own choice"
+        if views and arguments.shifted_views is None:
+            whose += "; --shifted-views 0 for none"
+        choices["shifted views"] = f"{views} pixel{'s' if views != 1 else ''} ({whose})" if views else f"none ({whose})"
+    if saved.learner.takes_test_inner_steps:
+        whose = "given" if arguments.inner_steps is not None else "as trained"
+        choices["inner steps"] = f"{saved.learner.steps()} ({whose})"
+    return choices
 
 
 def _compare(arguments) -> int:
@@ -305,21 +375,29 @@ def _setting(text: str) -> tuple[int, int]:
     return int(ways), int(shots)
 
 
-def _task_arguments(parser, ways=5, shots=1, queries=15, defaults_note=""):
-    parser.add_argument("--ways", type=int, default=ways, help=f"classes per task (default {ways})")
+RECIPE_NOTE = "; the method's recipe may say otherwise: fewshot_lab.methods.recipes"
+
+
+def _task_arguments(parser, ways=5, shots=1, queries=15, defaults_note="", from_recipe=False):
+    """--ways, --shots, --queries (shown with these defaults; from_recipe: left None for the method's recipe to
+    fill), --seed and --device."""
+    ways_note, note = (RECIPE_NOTE, defaults_note + RECIPE_NOTE) if from_recipe else ("", defaults_note)
+    parser.add_argument(
+        "--ways", type=int, default=None if from_recipe else ways, help=f"classes per task (default {ways}{ways_note})"
+    )
     parser.add_argument(
         "--shots",
         type=int,
-        default=shots,
+        default=None if from_recipe else shots,
         help=f"support images per class; the sequence length for copy, sentences per story for babi-1 and babi-2 "
-        f"(default {shots}{defaults_note})",
+        f"(default {shots}{note})",
     )
     parser.add_argument(
         "--queries",
         type=int,
-        default=queries,
+        default=None if from_recipe else queries,
         help=f"query images per class; questions per story for babi-1 and babi-2, not used by copy "
-        f"(default {queries}{defaults_note})",
+        f"(default {queries}{note})",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
@@ -354,25 +432,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--backbone",
         default=None,
         choices=sorted(BACKBONES),
-        help="embedding network (default conv4; mlp for datasets without images)",
+        help="embedding network (default: the method's recipe, conv4 unless it says; mlp for datasets without images)",
     )
     train.add_argument("--image-size", type=int, default=None, help="image side in pixels (default: the dataset's, 28)")
-    _task_arguments(train, ways=5, shots=1, queries=15)
+    _task_arguments(train, ways=5, shots=1, queries=15, from_recipe=True)
     budget = train.add_argument_group("budget (give --steps, --max-minutes or both; default 1000 steps)")
     budget.add_argument("--steps", type=int, default=None, help="optimiser steps")
     budget.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget in minutes")
-    train.add_argument("--meta-batch", type=int, default=1, help="tasks per optimiser step (default 1)")
-    train.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate, cosine-annealed (default 0.001)")
-    train.add_argument("--val-every", type=int, default=250, help="steps between validations (default 250)")
-    train.add_argument("--val-episodes", type=int, default=100, help="val tasks per validation (default 100)")
-    train.add_argument("--val-ways", type=int, default=None, help="ways of the val tasks (default --ways)")
+    train.add_argument(
+        "--meta-batch", type=int, default=None, help=f"tasks per optimiser step (default 1{RECIPE_NOTE})"
+    )
+    train.add_argument(
+        "--lr", type=float, default=None, help=f"Adam learning rate, cosine-annealed (default 0.001{RECIPE_NOTE})"
+    )
+    train.add_argument(
+        "--val-every", type=int, default=None, help=f"steps between validations (default 250{RECIPE_NOTE})"
+    )
+    train.add_argument(
+        "--val-episodes", type=int, default=None, help=f"val tasks per validation (default 100{RECIPE_NOTE})"
+    )
+    train.add_argument(
+        "--val-ways", type=int, default=None, help=f"ways of the val tasks (default --ways{RECIPE_NOTE})"
+    )
     train.add_argument(
         "--augment",
         default=None,
         choices=sorted(AUGMENTATIONS),
         help="training-only augmentation of images: rotated copies of the meta-train classes as new "
-        "classes, small random affine moves of each image, all (both, the default) or none "
-        "(the default for datasets without images)",
+        "classes, small random affine moves of each image, all (both, the default unless the method's recipe "
+        "says) or none (the default for datasets without images)",
     )
     train.add_argument(
         "--augment-strength",
@@ -394,13 +482,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--precision",
-        default="fp32",
-        choices=list(PRECISIONS),
+        default="auto",
+        choices=["auto", *PRECISIONS],
         help="bf16 runs the backbone's training forward passes in bfloat16 (about twice the steps "
         "per minute on CPUs with bfloat16 units; measure yours with benchmarks/precision.py); "
-        "weights, validation and checkpoints stay float32 (default fp32)",
+        "weights, validation and checkpoints stay float32. auto (the default): bf16 where the CPU has "
+        "bfloat16 units and the method's recipe measured it faster at the same validation accuracy, else fp32",
     )
-    train.add_argument("--out", required=True, help="run folder for checkpoints")
+    train.add_argument("--out", default=None, help="run folder for checkpoints (default runs/METHOD-DATASET)")
     train.add_argument(
         "--resume",
         action="store_true",
@@ -448,7 +537,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="PIXELS",
         help="test-time augmentation of protonet, matching and knn: embed every support and query "
-        "image as the mean of 9 copies shifted by PIXELS (e.g. 1)",
+        "image as the mean of 9 copies shifted by PIXELS (default: the run's own choice, from its method's recipe; "
+        "0 for none)",
     )
     evaluation.add_argument("--json", action="store_true", help="print JSON for machines")
     evaluation.set_defaults(handler=_evaluate)

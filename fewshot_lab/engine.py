@@ -90,6 +90,9 @@ class TrainingPlan:
     augment: dict | None = None  # the fields of an Augmentation, or None for none
     final: bool = False  # train on the train and val classes, no validation, keep the last weights
     precision: str = "fp32"  # "bf16": training forward passes of the learner's Backbone in bfloat16
+    # the run's evaluation choice, for `fewshot-lab evaluate`: a metric learner embeds each image as the mean of 9
+    # views shifted by this many pixels (0: none); validation during training stays plain
+    test_views: int = 0
 
     def check(self):
         if self.steps is None and self.max_minutes is None:
@@ -102,6 +105,8 @@ class TrainingPlan:
             raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if not isinstance(self.test_views, int) or self.test_views < 0:
+            raise ValueError(f"test_views must be a whole number of pixels, 0 or more, got {self.test_views!r}")
         if self.meta_batch < 1 or self.val_every < 1 or self.val_episodes < 1:
             raise ValueError("meta_batch, val_every and val_episodes must be positive integers")
         check_seed(self.seed)
@@ -162,6 +167,7 @@ def meta_train(
     device=None,
     final: bool = False,
     precision: str = "fp32",
+    test_views: int = 0,
     replace: bool = False,
 ) -> History:
     """Meta-train `learner` on the train split of `dataset`; returns the History and leaves the best weights loaded.
@@ -176,6 +182,8 @@ def meta_train(
     precision="bf16": the training forward passes of the learner's conv or mlp Backbone run in bfloat16 under
     torch.autocast (about twice the steps per minute on CPUs with bfloat16 matrix units; results/precision.md);
     weights, gradients' updates, optimiser state, validation and checkpoints stay float32.
+    test_views: recorded in the run for `fewshot-lab evaluate`, which then embeds support and queries of a metric
+    learner as the mean of 9 views shifted by that many pixels (fewshot_lab.backbones.ShiftedViews); 0: none.
     A run folder holds one run: a new run into a folder holding another is refused unless replace=True, which
     deletes the old run's files before training starts; resume=True refuses any setting that differs from the
     run's own, except steps and max_minutes.
@@ -205,8 +213,14 @@ def meta_train(
         asdict(augment) if augment is not None else None,
         final,
         precision,
+        test_views,
     )
     plan.check()
+    if test_views and not learner.compares_embeddings:
+        raise ValueError(
+            f"test_views={test_views} averages the embedding of a metric learner, and a {learner.method} learner "
+            f"compares no embeddings; give test_views=0"
+        )
     if precision != "fp32" and not backbones_of(learner):
         raise ValueError(
             f"precision={precision!r} lowers the precision of a conv or mlp backbone, and this "

@@ -35,7 +35,7 @@ def load(run, checkpoint: str = "best", device=None) -> SavedLearner:
             learner = load_pretrained(run).to(default_device(device))
             return SavedLearner(learner, learner.pretrained["dataset"], {"history": learner.pretrained["history"]})
     payload = read_run(path, checkpoint)[0] if path.is_dir() else read_checkpoint(path)
-    learner = build_learner(payload["method"], **payload["config"])
+    learner = build_learner(payload["method"], recipe=False, **payload["config"])
     learner.load_state_dict(payload["weights"])
     learner.to(default_device(device)).eval()
     return SavedLearner(learner, payload["dataset"], payload.get("training"))
@@ -76,6 +76,26 @@ class SavedLearner:
 
     def __repr__(self) -> str:
         return f"<SavedLearner {self.learner.method} trained on {self.dataset['name']}>"
+
+    @property
+    def test_views(self) -> int:
+        """The run's own evaluation choice: pixels of the shifted views its metric learner is scored with (0: none;
+        the plan's test_views, from the method's recipe)."""
+        return int(((self.training or {}).get("plan") or {}).get("test_views", 0))
+
+    def use_test_views(self, pixels: int | None = None) -> int:
+        """Score with shifted views from now on: the run's own choice (test_views), or `pixels` where given (0:
+        none). Wraps the learner's embedding in ShiftedViews; returns the pixels in force."""
+        from fewshot_lab.backbones import ShiftedViews
+
+        pixels = self.test_views if pixels is None else pixels
+        if pixels and not self.learner.compares_embeddings:
+            raise ValueError(
+                f"shifted views average the embedding of a metric learner, not of a {self.learner.method} learner"
+            )
+        if pixels:
+            self.learner.embedding = ShiftedViews(self.learner.embedding, pixels)
+        return pixels
 
     def predict(self, support, support_labels, query) -> list:
         """The label of each query picture, as one of the given support labels."""

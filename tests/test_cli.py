@@ -277,12 +277,16 @@ def test_augment_strength_scales_the_affine_moves_and_is_refused_where_there_are
 def test_evaluate_with_shifted_views_scores_the_same_tasks_and_refuses_other_methods(trained_run, tmp_path, capsys):
     capsys.readouterr()
     scores = {}
-    for views in ([], ["--shifted-views", "1"]):
+    for views in (["--shifted-views", "0"], ["--shifted-views", "1"], []):  # []: the run's own choice, its recipe's 1
         assert main(["evaluate", str(trained_run), "--episodes", "30", "--json", *views]) == 0
-        scores[bool(views)] = json.loads(capsys.readouterr().out)
-    assert scores[True]["values"] != scores[False]["values"] and scores[True]["mean"] > 0.4  # chance is 0.2
-    assert main(["evaluate", str(trained_run), "--episodes", "3", "--shifted-views", "0"]) == 2
-    assert "pixels (how far each view is shifted) must be a positive integer, got 0" in capsys.readouterr().err
+        scores[" ".join(views)] = json.loads(capsys.readouterr().out)
+    plain, shifted, own = scores["--shifted-views 0"], scores["--shifted-views 1"], scores[""]
+    assert shifted["values"] != plain["values"] and shifted["mean"] > 0.4  # chance is 0.2
+    assert own["values"] == shifted["values"]
+    assert own["evaluation_choices"] == {"shifted views": "1 pixel (the run's own choice; --shifted-views 0 for none)"}
+    assert plain["evaluation_choices"] == {"shifted views": "none (given)"}
+    assert main(["evaluate", str(trained_run), "--episodes", "3", "--shifted-views", "-1"]) == 2
+    assert "--shifted-views must be 0 (none) or more pixels, got -1" in capsys.readouterr().err
     sine = tmp_path / "sine"
     assert (
         main(

@@ -78,7 +78,9 @@ def compare(
         key = dataset or record["dataset"]["name"]
         if key not in datasets:
             datasets[key] = load_saved_dataset(record["dataset"], dataset)
-        learner = load(run, device=device).learner
+        saved = load(run, device=device)
+        saved.use_test_views()  # each run scored as it chose to be (its recipe's test-time views)
+        learner = saved.learner
         training = record.get("training") or {}
         history = training.get("history") or {}
         for ways, shots in settings:

@@ -22,6 +22,7 @@ from fewshot_lab.methods.memnet import EndToEndMemoryNetwork
 from fewshot_lab.methods.metalstm import MetaLSTM
 from fewshot_lab.methods.ntm import NeuralTuringMachine
 from fewshot_lab.methods.protonet import PrototypicalNetwork
+from fewshot_lab.methods.recipes import recipe_for
 from fewshot_lab.methods.reptile import Reptile
 from fewshot_lab.methods.sequence import LSTMBaseline
 
@@ -51,16 +52,31 @@ def learner_class(method: str):
     return METHODS[method]
 
 
-def build_learner(method: str, backbone: str = "conv4", in_channels: int = 1, image_size: int = 28, **options):
+def build_learner(
+    method: str,
+    backbone: str | None = None,
+    in_channels: int = 1,
+    image_size: int = 28,
+    *,
+    recipe: bool = True,
+    **options,
+):
     """A learner of `method` around a `backbone` (see fewshot_lab.backbones.BACKBONES) for `in_channels` images
     of `image_size` pixels (needed to size what follows the backbone: the heads of the pretrained
     learners, Matching Networks' FCE LSTMs).
+
+    The backbone and the options not given are the method's recipe (fewshot_lab.methods.recipes: conv4 unless the
+    recipe names another; first-order MAML's inner_lr 0.1, for instance). recipe=False takes the classes' own
+    defaults instead: a saved learner is rebuilt from the options it recorded, whatever the recipes say now.
 
     The pretrained learners ("knn", "finetune") also need train_classes=, the number of meta-train classes. The
     sequence learners ("mann", "lstm") choose their own image encoder (encoder=) and take no backbone, nor do the
     learners of generated tasks (task_family: "ntm", "lstm-copy", "memnet"), which read bits or words.
     """
     cls = learner_class(method)
+    chosen = dict(recipe_for(method).learner) if recipe else {}  # the recipe's options
+    recipe_backbone = chosen.pop("backbone", "conv4")
+    backbone = recipe_backbone if backbone is None else backbone
     if backbone not in BACKBONES:
         raise ValueError(f"unknown backbone {backbone!r}: choose one of {', '.join(BACKBONES)}")
     parameters = inspect.signature(cls).parameters
@@ -71,6 +87,7 @@ def build_learner(method: str, backbone: str = "conv4", in_channels: int = 1, im
             f"method {method!r} takes no option {', '.join(map(repr, unknown))}; "
             f"its options are {', '.join(sorted(accepted)) or 'none'}"
         )
+    options = {**chosen, **options}
     if "train_classes" in accepted and "train_classes" not in options:
         raise TypeError(
             f"method {method!r} needs train_classes=, the number of meta-train classes (len(dataset.splits['train']))"

@@ -74,7 +74,7 @@ _COPY = (
 # the demo's metric learner (notebooks/teach_it.ipynb): Prototypical Networks, trained wide (20-way) as Snell et al.
 _PROTONET = (
     "train --method protonet --dataset omniglot-small --ways 20 --shots 1 --queries 5 --lr 2e-3 --steps {steps} "
-    "--val-every {val_every} --val-episodes {val_episodes} --val-ways 5 --out {runs}/protonet_os"
+    "--val-every {val_every} --val-episodes {val_episodes} --val-ways 5 --precision fp32 --out {runs}/protonet_os"
 )
 # the demo's other learners, each with the settings benchmarks/compare_all.py chose on meta-validation: Matching
 # Networks trained wide like the ProtoNet, MAML on 5-way tasks (its head has 5 outputs) with one inner step of 0.4
@@ -153,7 +153,7 @@ def short_fingerprint(name: str, edit=None) -> list[float]:
                 if main(line) != 0:
                     raise RuntimeError(f"fewshot-lab {' '.join(line)} failed")
             payload = read_checkpoint(Path(line[line.index("--out") + 1]) / "last.pt")
-            learner = build_learner(payload["method"], **payload["config"])
+            learner = build_learner(payload["method"], recipe=False, **payload["config"])
             learner.load_state_dict(payload["weights"])
             return fingerprint(learner)
     finally:

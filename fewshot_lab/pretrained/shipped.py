@@ -24,7 +24,7 @@ def load_pretrained(name: str):
     if not path.exists():
         raise ValueError(f"no pretrained model {name!r}; shipped: {', '.join(shipped_names()) or 'none'}")
     shipped = torch.load(path, map_location="cpu", weights_only=True)
-    learner = build_learner(shipped["method"], **shipped["config"])
+    learner = build_learner(shipped["method"], recipe=False, **shipped["config"])
     learner.load_state_dict(
         {key: value.float() if value.is_floating_point() else value for key, value in shipped["weights"].items()}
     )

@@ -1,0 +1,106 @@
+"""Each method's default recipe: what `fewshot-lab train --method M --dataset D` trains with no other flag, and what
+build_learner(M) builds with no option.
+
+A recipe is the settings chosen on meta-validation for a method (results/defaults.md gathers the evidence, one row
+per method, from the method tables of results/). Its training settings apply where they were chosen: the image
+classification recipes to datasets of images (glyphs, omniglot, a folder of class folders), the recipes of
+generated tasks to their own family (copy, babi-1 and babi-2). Elsewhere, MAML on sine waves say, meta_train's own
+defaults hold. A flag given to `train`, or an option given to build_learner, always wins.
+
+    recipe_for("protonet").training      # {"ways": 20, "queries": 5, "lr": 0.002, ...}
+    choose_precision("protonet", "cpu")  # ("fp32", "this CPU has no bfloat16 units: no AMX, no AVX512-BF16")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """training: meta_train settings (ways, queries, meta_batch, lr, val_every, val_ways; augment by its CLI name).
+    learner: build_learner options (backbone, inner_steps, inner_lr).
+    test_views: the run's evaluation choice: a metric learner embeds support and queries as the mean of 9 views
+        shifted by this many pixels (fewshot_lab.backbones.ShiftedViews; 0: none).
+    bf16: bfloat16 training was measured faster at the same meta-validation accuracy, on a CPU with bfloat16 units.
+    evidence: the file of results/ holding the meta-validation figures that chose it."""
+
+    training: dict = field(default_factory=dict)
+    learner: dict = field(default_factory=dict)
+    test_views: int = 0
+    bf16: bool = False
+    evidence: str = ""
+
+
+_WIDE = {"ways": 20, "shots": 1, "queries": 5, "val_every": 500, "val_ways": 5}  # trained wide, as Snell et al.
+_MAML_STEP = {"ways": 5, "shots": 1, "queries": 5, "meta_batch": 4, "val_every": 500}
+_SEQUENCES = {"ways": 5, "meta_batch": 16, "lr": 3e-3, "val_every": 500, "augment": "rotations"}
+
+RECIPES = {
+    "protonet": Recipe(
+        {**_WIDE, "lr": 2e-3}, test_views=1, bf16=True, evidence="results/protonet_3min_omniglot_small.md"
+    ),
+    "matching": Recipe(dict(_WIDE), test_views=1, evidence="results/defaults.md"),
+    "knn": Recipe(test_views=1, evidence="results/defaults.md"),
+    "finetune": Recipe(evidence="results/demo_learners.md"),
+    "maml": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.4}, evidence="results/fomaml_gap.md"),
+    "fomaml": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.1}, evidence="results/fomaml_gap.md"),
+    "metasgd": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.4}, evidence="results/maml_family.md"),
+    "anil": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.4}, evidence="results/maml_family.md"),
+    "reptile": Recipe(_MAML_STEP, {"inner_steps": 5, "inner_lr": 0.1}, evidence="results/maml_family.md"),
+    "metalstm": Recipe(
+        {"ways": 5, "queries": 15, "lr": 3e-3, "val_every": 400},
+        {"backbone": "conv4-small", "inner_steps": 5},
+        evidence="results/metalstm.md",
+    ),
+    "mann": Recipe(_SEQUENCES, evidence="results/mann_omniglot_small.md"),
+    "lstm": Recipe(_SEQUENCES, evidence="results/mann_omniglot_small.md"),
+    "ntm": Recipe({"shots": 10, "meta_batch": 16, "lr": 3e-3}, evidence="results/ntm_copy.md"),
+    "lstm-copy": Recipe({"shots": 10, "meta_batch": 16, "lr": 3e-3}, evidence="results/ntm_copy.md"),
+    "memnet": Recipe(
+        {"shots": 12, "queries": 3, "meta_batch": 32, "lr": 1e-2, "val_episodes": 200},
+        {"linear_start": 1000},
+        evidence="results/memnet_stories.md",
+    ),
+}
+
+
+def recipe_for(method: str) -> Recipe:
+    if method not in RECIPES:
+        raise ValueError(f"no recipe for method {method!r}: the recipes are for {', '.join(RECIPES)}")
+    return RECIPES[method]
+
+
+def training_defaults(method: str, dataset) -> dict:
+    """The recipe's training settings that apply to `dataset` (see the module docstring): {} where none do."""
+    from fewshot_lab.data import holds_images
+    from fewshot_lab.methods import learner_class
+
+    family = learner_class(method).task_family
+    applies = getattr(dataset, "task_family", None) == family if family else holds_images(dataset)
+    return dict(recipe_for(method).training) if applies else {}
+
+
+def bf16_units() -> list[str]:
+    """The CPU's bfloat16 arithmetic units, as /proc/cpuinfo names them ([] where it names none, or has none)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:  # not Linux: no native bfloat16 assumed
+        return []
+    return [unit for unit in ("avx512_bf16", "amx_bf16") if unit in flags]
+
+
+def choose_precision(method: str, device) -> tuple[str, str]:
+    """("bf16" or "fp32", why): bfloat16 only where the CPU computes it natively and the method's recipe measured it
+    faster at the same meta-validation accuracy (results/precision.md). On CUDA it was never measured: float32."""
+    if torch.device(device).type != "cpu":
+        return "fp32", f"bfloat16 training has not been measured on {torch.device(device).type}"
+    if not RECIPES.get(method, Recipe()).bf16:
+        return "fp32", f"bfloat16 training was not measured faster for {method}"
+    units = bf16_units()
+    if not units:
+        return "fp32", "this CPU has no bfloat16 units: no AMX, no AVX512-BF16"
+    return "bf16", f"this CPU computes bfloat16 natively ({', '.join(units)})"
