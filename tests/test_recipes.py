@@ -17,6 +17,7 @@ def test_every_method_has_a_recipe_with_its_evidence_in_results():
     for method, recipe in RECIPES.items():
         assert (ROOT / recipe.evidence).is_file(), f"{method}: {recipe.evidence}"
         assert recipe.test_views == 0 or METHODS[method].compares_embeddings
+        assert recipe.chosen_on == (METHODS[method].task_family or "images")
 
 
 def test_build_learner_defaults_are_the_recipe_and_a_given_option_wins():

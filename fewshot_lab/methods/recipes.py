@@ -26,13 +26,16 @@ class Recipe:
     test_views: the run's evaluation choice: a metric learner embeds support and queries as the mean of 9 views
         shifted by this many pixels (fewshot_lab.backbones.ShiftedViews; 0: none).
     bf16: bfloat16 training was measured faster at the same meta-validation accuracy, on a CPU with bfloat16 units.
-    evidence: the file of results/ holding the meta-validation figures that chose it."""
+    evidence: the file of results/ holding the meta-validation figures that chose it.
+    chosen_on: the data its training settings were chosen on: "images", or a family of generated tasks ("copy",
+        "stories"); they apply to that data only."""
 
     training: dict = field(default_factory=dict)
     learner: dict = field(default_factory=dict)
     test_views: int = 0
     bf16: bool = False
     evidence: str = ""
+    chosen_on: str = "images"
 
 
 _WIDE = {"ways": 20, "shots": 1, "queries": 5, "val_every": 500, "val_ways": 5}  # trained wide, as Snell et al.
@@ -58,12 +61,13 @@ RECIPES = {
     ),
     "mann": Recipe(_SEQUENCES, evidence="results/mann_omniglot_small.md"),
     "lstm": Recipe(_SEQUENCES, evidence="results/mann_omniglot_small.md"),
-    "ntm": Recipe({"shots": 10, "meta_batch": 16, "lr": 3e-3}, evidence="results/ntm_copy.md"),
-    "lstm-copy": Recipe({"shots": 10, "meta_batch": 16, "lr": 3e-3}, evidence="results/ntm_copy.md"),
+    "ntm": Recipe({"shots": 10, "meta_batch": 16, "lr": 3e-3}, evidence="results/ntm_copy.md", chosen_on="copy"),
+    "lstm-copy": Recipe({"shots": 10, "meta_batch": 16, "lr": 3e-3}, evidence="results/ntm_copy.md", chosen_on="copy"),
     "memnet": Recipe(
         {"shots": 12, "queries": 3, "meta_batch": 32, "lr": 1e-2, "val_episodes": 200},
         {"linear_start": 1000},
         evidence="results/memnet_stories.md",
+        chosen_on="stories",
     ),
 }
 
@@ -77,11 +81,10 @@ def recipe_for(method: str) -> Recipe:
 def training_defaults(method: str, dataset) -> dict:
     """The recipe's training settings that apply to `dataset` (see the module docstring): {} where none do."""
     from fewshot_lab.data import holds_images
-    from fewshot_lab.methods import learner_class
 
-    family = learner_class(method).task_family
-    applies = getattr(dataset, "task_family", None) == family if family else holds_images(dataset)
-    return dict(recipe_for(method).training) if applies else {}
+    recipe = recipe_for(method)
+    data = "images" if holds_images(dataset) else getattr(dataset, "task_family", None)
+    return dict(recipe.training) if data == recipe.chosen_on else {}
 
 
 def bf16_units() -> list[str]:
