@@ -130,10 +130,11 @@ class DrawingPad(anywidget.AnyWidget):
             raise ValueError(f"no class {label!r} on this pad; its classes: {', '.join(self.labels)}")
         picture = self.drawing(strokes)
         self.examples[label].append(picture)
-        self.thumbnails = {**self.thumbnails, label: [*self.thumbnails[label], _data_url(picture)]}
-        if strokes is None:
-            self.strokes = []
-        self.message = ""
+        with self.hold_sync():  # the browser gets the thumbnail, the cleared canvas and message as one update
+            self.thumbnails = {**self.thumbnails, label: [*self.thumbnails[label], _data_url(picture)]}
+            if strokes is None:
+                self.strokes = []
+            self.message = ""
         return picture
 
     def clear(self) -> None:
@@ -142,9 +143,10 @@ class DrawingPad(anywidget.AnyWidget):
     def forget(self) -> None:
         """Forget every example of every class, and clear the canvas."""
         self.examples = {label: [] for label in self.labels}
-        self.thumbnails = {label: [] for label in self.labels}
-        self.strokes = []
-        self.message = ""
+        with self.hold_sync():
+            self.thumbnails = {label: [] for label in self.labels}
+            self.strokes = []
+            self.message = ""
 
     def support(self) -> tuple[list[Image.Image], list[str]]:
         """Every example added, and its class: a support set for `predict`."""
