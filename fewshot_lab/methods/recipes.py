@@ -46,7 +46,7 @@ RECIPES = {
     "protonet": Recipe(
         {**_WIDE, "lr": 2e-3}, test_views=1, bf16=True, evidence="results/protonet_3min_omniglot_small.md"
     ),
-    "matching": Recipe(dict(_WIDE), test_views=1, evidence="results/defaults.md"),
+    "matching": Recipe({**_WIDE, "lr": 3e-3}, test_views=1, evidence="results/defaults.md"),
     "knn": Recipe(test_views=1, evidence="results/defaults.md"),
     "finetune": Recipe(evidence="results/demo_learners.md"),
     "maml": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.4}, evidence="results/fomaml_gap.md"),
