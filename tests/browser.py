@@ -151,10 +151,7 @@ class JupyterLab:
 
     @staticmethod
     def wait_until_idle(page, seconds: float = 120) -> None:
-        page.wait_for_function(
-            "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
-            timeout=seconds * 1000,
-        )
+        page.wait_for_function(f"() => ({_KERNEL_STATUS})() === 'idle'", timeout=seconds * 1000)
 
     @classmethod
     def run_all(cls, page, seconds: float = 120) -> None:
@@ -183,13 +180,17 @@ class JupyterLab:
 
 
 # Controls the lessons use, as ipywidgets 8 draws them, and how a person works each one.
+# Worked in this order, each cell's buttons before its dropdowns: a button often repeats what a dropdown's change
+# already did (the demo's "what is this?" answers the same drawing again, to the same words and figure), while a
+# dropdown worked after a button still changes what the cell shows
 CONTROLS = {
     "slider": ".widget-slider .noUi-handle",
-    "dropdown": ".widget-dropdown select",
     "toggle": ".widget-toggle-buttons button.jupyter-button:not(.mod-active)",
     "checkbox": ".widget-checkbox input[type=checkbox]",
     "button": ".widget-button, button.jupyter-button:not(.widget-toggle-button)",
+    "dropdown": ".widget-dropdown select",
 }
+_KERNEL_STATUS = "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status"
 # What a person sees of a cell apart from its controls (whose own look changes when worked): printed text, HTML
 # and labels, pictures, drawn figures
 _SEEN = """cell => {
@@ -241,8 +242,11 @@ def exercise_widgets(page, seconds: float = 60) -> list[str]:
                         timeout=seconds * 1000,
                     )
                 except PlaywrightTimeout as error:
+                    kernel = page.evaluate(_KERNEL_STATUS)
+                    shown = " ".join(cell.locator(".jp-Cell-outputArea").inner_text().split())[:300]
                     raise AssertionError(
-                        f"cell {index}: working the {kind} {label!r} changed nothing visible in {seconds:g} s"
+                        f"cell {index}: working the {kind} {label!r} changed nothing visible in {seconds:g} s "
+                        f"(kernel {kernel}; the cell shows: {shown!r})"
                     ) from error
                 JupyterLab.wait_until_idle(page, seconds)
                 errors = JupyterLab.errors(page)
