@@ -192,8 +192,8 @@ TASK_SETTINGS = ("ways", "shots", "queries", "meta_batch", "lr", "val_every", "v
 
 def _settings_from_recipe(arguments, recipe: dict) -> dict:
     """Fill each training setting not given on the command line from the method's recipe, else from meta_train's
-    defaults (augment: else None, which train reads as the dataset's default). Returns the settings taken from the
-    recipe, {"ways": 20, ...}."""
+    defaults (augment: None, which train reads as the dataset's default). Returns the settings taken from the recipe,
+    {"ways": 20, ...}."""
     from fewshot_lab.engine import TrainingPlan
 
     fallback, taken = TrainingPlan(), {}
@@ -201,7 +201,7 @@ def _settings_from_recipe(arguments, recipe: dict) -> dict:
         if getattr(arguments, name) is None:
             if name in recipe:
                 taken[name] = recipe[name]
-            setattr(arguments, name, recipe.get(name, getattr(fallback, name) if name != "augment" else None))
+            setattr(arguments, name, recipe.get(name, getattr(fallback, name)))
     return taken
 
 
