@@ -23,8 +23,9 @@ What a learner class declares (class attributes, read by the command line and by
 - sized_by_ways: its model is built for one number of ways (it takes `ways`);
 - pretrains_on_classes: it is pretrained by classification over the meta-train classes (it takes
   `train_classes`);
-- compares_embeddings: it classifies by comparing embeddings of support and query (test-time shifted views
-  apply to it);
+- compares_embeddings: it classifies by comparing embeddings of support and query, each image embedded on its own
+  by `self.embedding` in evaluation mode (test-time shifted views apply to it, and evaluate embeds each image of
+  its tasks once);
 - takes_test_inner_steps: its inner loop may take another number of steps at test time (`test_inner_steps`);
 - reads_sequences: it is trained, validated and reported on sequence episodes, by presentation (Santoro et al.);
 - task_family: the generated tasks it is built for, and the only ones it takes: "copy" (the copy task: ntm,

@@ -12,6 +12,7 @@ from fewshot_lab.backbones import ShiftedViews, conv4, conv4_small, make_backbon
 from fewshot_lab.data import load_dataset
 from fewshot_lab.data.dataset import ClassInfo, FewShotDataset
 from fewshot_lab.data.images import Preprocessing
+from fewshot_lab.data.tasks import TaskSampler
 from fewshot_lab.engine import meta_train
 from fewshot_lab.evaluation import confidence_interval, evaluate
 from fewshot_lab.learner import Learner
@@ -201,3 +202,39 @@ def test_shifted_views_average_the_embeddings_of_nine_shifted_copies():
         ShiftedViews(embedding, pixels=0)
     with pytest.raises(ValueError, match="too small to shift by 3"):
         ShiftedViews(embedding, pixels=3)(torch.rand(1, 1, 6, 6))
+
+
+@pytest.mark.parametrize("method", ["protonet", "matching", "knn"])
+def test_a_learner_that_compares_embeddings_is_scored_as_task_by_task_with_each_image_embedded_once(method):
+    dataset = pattern_dataset(noise=120)
+    torch.manual_seed(0)
+    options = {"train_classes": 7} if method == "knn" else {}
+    learner = build_learner(method, backbone="conv4-small", **options)
+    meta_train(learner, dataset, steps=3, val_every=3, val_episodes=2, ways=3, queries=2, seed=0)  # running stats
+    embedding = learner.embedding
+    shown = []  # how many images each call of the embedding took
+    embedding.register_forward_hook(lambda module, inputs, output: shown.append(len(inputs[0])))
+    once = evaluate(learner, dataset, ways=5, shots=2, queries=3, episodes=40, split="test")
+    assert learner.embedding is embedding and not learner.training  # given back, in the mode evaluate found it in
+    tasks = list(TaskSampler(dataset, "test", ways=5, shots=2, queries=3, seed=0).take(40))  # the same 40 tasks
+    used = {int(index) for task in tasks for index in torch.cat([task.support_index, task.query_index])}
+    assert sum(shown) == len(used) < 40 * 25  # each image once, not once per task that shows it
+    shown.clear()
+    with torch.no_grad():
+        by_task = [  # the learner protocol, task by task: support and query embedded in every task
+            (learner.adapt(task.support_x, task.support_y)(task.query_x).argmax(1) == task.query_y).float().mean()
+            for task in tasks
+        ]
+    assert sum(shown) == 40 * 25
+    np.testing.assert_allclose(once.values, torch.stack(by_task).numpy())  # the same predictions, query by query
+    assert 0.3 < once.mean < 1  # a three-step learner on noisy patterns: above chance (0.2), not everything
+
+
+def test_the_embedding_comes_back_when_scoring_a_task_fails():
+    dataset = pattern_dataset()
+    learner = build_learner("protonet", backbone="conv4-small")
+    embedding = learner.embedding
+    learner.adapt = lambda support_x, support_y: 1 / 0
+    with pytest.raises(ZeroDivisionError):
+        evaluate(learner, dataset, episodes=3)
+    assert learner.embedding is embedding
