@@ -39,7 +39,7 @@ class Recipe:
 
 
 _WIDE = {"ways": 20, "shots": 1, "queries": 5, "val_every": 500, "val_ways": 5}  # trained wide, as Snell et al.
-_MAML_STEP = {"ways": 5, "shots": 1, "queries": 5, "meta_batch": 4, "val_every": 500}
+_MAML_STEP = {"ways": 5, "shots": 1, "queries": 5, "meta_batch": 1, "val_every": 500}
 _SEQUENCES = {"ways": 5, "meta_batch": 16, "lr": 3e-3, "val_every": 500, "augment": "rotations"}
 
 RECIPES = {
@@ -49,15 +49,15 @@ RECIPES = {
     "matching": Recipe({**_WIDE, "lr": 3e-3}, test_views=1, evidence="results/defaults.md"),
     "knn": Recipe(test_views=1, evidence="results/defaults.md"),
     "finetune": Recipe(evidence="results/demo_learners.md"),
-    "maml": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.4}, evidence="results/fomaml_gap.md"),
+    "maml": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.4}, evidence="results/defaults.md"),
     "fomaml": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.1}, evidence="results/fomaml_gap.md"),
-    "metasgd": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.4}, evidence="results/maml_family.md"),
-    "anil": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.4}, evidence="results/maml_family.md"),
-    "reptile": Recipe(_MAML_STEP, {"inner_steps": 5, "inner_lr": 0.1}, evidence="results/maml_family.md"),
+    "metasgd": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.05}, evidence="results/defaults.md"),
+    "anil": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.4}, evidence="results/defaults.md"),
+    "reptile": Recipe(_MAML_STEP, {"inner_steps": 5, "inner_lr": 0.3}, evidence="results/defaults.md"),
     "metalstm": Recipe(
-        {"ways": 5, "queries": 15, "lr": 3e-3, "val_every": 400},
+        {"ways": 5, "queries": 15, "lr": 1e-3, "val_every": 400},
         {"backbone": "conv4-small", "inner_steps": 5},
-        evidence="results/metalstm.md",
+        evidence="results/defaults.md",
     ),
     "mann": Recipe(_SEQUENCES, evidence="results/mann_omniglot_small.md"),
     "lstm": Recipe(_SEQUENCES, evidence="results/mann_omniglot_small.md"),
