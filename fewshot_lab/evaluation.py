@@ -216,7 +216,7 @@ def evaluate(
     with evaluation_mode(learner) as learner_device:
         device = torch.device(device) if device is not None else learner_device
         tasks = sampler.take(episodes)
-        if learner.compares_embeddings and images:
+        if getattr(learner, "compares_embeddings", False) and images:
             scored = each_image_embedded_once(learner, dataset, tasks, device)
         else:
             scored = contextlib.nullcontext(tasks)

@@ -22,6 +22,7 @@ class TimedLearner:
     def __init__(self, learner):
         self.learner = learner
         self.adapts_with_gradients = learner.adapts_with_gradients
+        self.compares_embeddings = False  # evaluate hands it images, task by task: each task's time includes embedding
         self.training = False
         self.seconds: list[float] = []
         self.fingerprint = hashlib.blake2b(digest_size=16)
