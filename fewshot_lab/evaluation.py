@@ -157,9 +157,10 @@ def each_image_embedded_once(learner, dataset, tasks, device: torch.device):
     kept = [replace(task, support_x=None, query_x=None) for task in tasks]  # labels and image indices only
     used = torch.unique(torch.cat([torch.cat([task.support_index, task.query_index]) for task in kept]))  # sorted
     embedding = learner.embedding
-    features = torch.cat(
-        [embedding(dataset.as_float(chunk).to(device)) for chunk in used.split(256)]
-    )  # [images used, features]
+    with torch.no_grad():  # the tasks' scores are detached: no graph for the embeddings either
+        features = torch.cat(
+            [embedding(dataset.as_float(chunk).to(device)) for chunk in used.split(256)]
+        )  # [images used, features]
     learner.embedding = torch.nn.Identity()
     try:
         yield (
