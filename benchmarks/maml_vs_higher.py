@@ -154,12 +154,11 @@ def accuracy_after_budget(higher, dataset, device: torch.device, iterations: int
     sampler = make_sampler(dataset, "train", ways=5, shots=1, queries=15, seed=1)
     for _ in range(iterations):
         batch = sampler.sample_batch(meta_batch).to(device)
-        for name, optimizer in optimizers.items():
+        for optimizer in optimizers.values():
             optimizer.zero_grad(set_to_none=True)
-            if name == "ours":
-                ours_meta_gradient(learner, batch)
-            else:
-                higher_meta_gradient(higher, network, batch, 1, 0.4, False)
+        ours_meta_gradient(learner, batch)
+        higher_meta_gradient(higher, network, batch, 1, 0.4, False)
+        for optimizer in optimizers.values():
             optimizer.step()
     trained_with_higher, _ = _models(1, False, device)
     trained_with_higher.network.load_state_dict(network.state_dict())
