@@ -51,7 +51,7 @@ RECIPES = {
     "finetune": Recipe(evidence="results/demo_learners.md"),
     "maml": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.4}, evidence="results/defaults.md"),
     "fomaml": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.1}, evidence="results/fomaml_gap.md"),
-    "metasgd": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.05}, evidence="results/defaults.md"),
+    "metasgd": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.1}, evidence="results/defaults.md"),
     "anil": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.4}, evidence="results/defaults.md"),
     "reptile": Recipe(_MAML_STEP, {"inner_steps": 5, "inner_lr": 0.3}, evidence="results/defaults.md"),
     "metalstm": Recipe(
