@@ -166,9 +166,7 @@ def accuracy_after_budget(higher, dataset, device: torch.device, iterations: int
         (ours - theirs).abs().max().item() for ours, theirs in zip(learner.network.parameters(), network.parameters())
     )
     scores = {
-        name: evaluate(
-            model.eval(), dataset, ways=5, shots=1, queries=15, episodes=episodes, split="val", device=device
-        )
+        name: evaluate(model, dataset, ways=5, shots=1, queries=15, episodes=episodes, split="val", device=device)
         for name, model in (("ours", learner), ("higher", trained_with_higher))
     }
     return scores, weight_difference
