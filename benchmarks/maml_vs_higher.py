@@ -5,10 +5,14 @@
 Same model (Conv-4 + a 5-way linear head), same initial weights, same meta-batch of glyphs tasks (5-way
 1-shot, 15 queries, 16 tasks), same settings (1 and 5 inner steps, second and first order, inner lr 0.4,
 batch norm in train mode as in the papers). For each setting both implementations compute the
-meta-gradient of one meta-batch; the script checks that the two agree, then times several meta-iterations
-of each (forward and backward, interleaved so that both see the same machine load) and measures the
-peak memory each adds. Then it checks that the speed costs nothing in accuracy: both implementations meta-train
-the same MAML for a fixed budget of meta-iterations, and the same adaptation scores each on the same val tasks.
+meta-gradient of one meta-batch in float32; the script checks that the two agree, then times several
+meta-iterations of each (forward and backward, interleaved so that both see the same machine load) and measures
+the peak memory each adds. Ours runs in the precision `fewshot-lab train --method maml` chooses on this machine for
+that many inner steps (fewshot_lab.methods.recipes.choose_precision: bfloat16 for the recipe's 1 inner step on a
+CPU with bfloat16 units, else float32); where the CPU has the units, the table gives the cosine between each
+setting's bfloat16 and float32 meta-gradients. Then it checks that the speed costs nothing in accuracy: both
+implementations meta-train the same MAML for a fixed budget of meta-iterations (ours in the precision of the
+recipe's setting, higher in float32), and the same adaptation scores each on the same val tasks.
 `higher` (facebookresearch/higher, the library MAML code used before torch.func) is installed by this script
 into a folder of its own with pip; the package never depends on it.
 """
@@ -29,8 +33,10 @@ import torch
 from torch import nn
 
 from fewshot_lab.data import load_dataset, make_sampler
+from fewshot_lab.engine import compute_precision
 from fewshot_lab.evaluation import confidence_interval, evaluate
 from fewshot_lab.methods import build_learner
+from fewshot_lab.methods.recipes import bf16_units, choose_precision
 from fewshot_lab.paths import data_dir
 
 SETTINGS = [(1, False), (1, True), (5, False), (5, True)]  # (inner steps, first order)
@@ -71,21 +77,30 @@ def higher_meta_gradient(higher, network: nn.Module, batch, inner_steps: int, in
                 query_loss.backward()
 
 
-def ours_meta_gradient(learner, batch):
-    loss, _ = learner.training_loss(batch)
-    loss.backward()
+def ours_meta_gradient(learner, batch, precision: str = "fp32"):
+    with compute_precision(learner, precision):
+        loss, _ = learner.training_loss(batch)
+        loss.backward()
 
 
-def ours_support_passes(learner, batch):
+def precision_for(inner_steps: int, device: torch.device, dataset) -> str:
+    """The precision `fewshot-lab train --method maml --inner-steps N` chooses on this machine."""
+    return choose_precision("maml", device, dataset, {"inner_steps": inner_steps})[0]
+
+
+def ours_support_passes(learner, batch, precision: str = "fp32"):
     """The support forward and backward of every task's first inner step, kept in the graph as meta-training keeps them:
     the part of a meta-iteration that batching the first inner step across tasks (while every task still has the
     same weights) could share."""
-    for index in range(len(batch.support_y)):
-        task = batch.select(index)
-        learner.inner_loop(task.support_x, task.support_y, steps=1)
+    with compute_precision(learner, precision):
+        for index in range(len(batch.support_y)):
+            task = batch.select(index)
+            learner.inner_loop(task.support_x, task.support_y, steps=1)
 
 
-def peak_memory_mib(inner_steps: int, first_order: bool, implementation: str, meta_batch: int, device: str) -> float:
+def peak_memory_mib(
+    inner_steps: int, first_order: bool, implementation: str, precision: str, meta_batch: int, device: str
+) -> float:
     """Peak memory one meta-iteration adds, measured in a fresh process so that neither implementation inherits
     the other's freed memory: on CUDA the allocator's peak, on Linux the rise of the resident set's high-water
     mark (VmHWM in /proc/self/status) over the resident memory just before the meta-iteration."""
@@ -94,7 +109,7 @@ def peak_memory_mib(inner_steps: int, first_order: bool, implementation: str, me
             sys.executable,
             __file__,
             "--memory-of",
-            f"{inner_steps},{int(first_order)},{implementation}",
+            f"{inner_steps},{int(first_order)},{implementation},{precision}",
             "--meta-batch",
             str(meta_batch),
             "--device",
@@ -115,7 +130,7 @@ def _status_kib(field: str) -> int:
 
 
 def _measure_memory(spec: str, batch, device: torch.device, higher) -> float:
-    inner_steps, first_order, implementation = spec.split(",")
+    inner_steps, first_order, implementation, precision = spec.split(",")
     inner_steps, first_order = int(inner_steps), bool(int(first_order))
     learner, network = _models(inner_steps, first_order, device)
     if device.type == "cuda":
@@ -124,7 +139,7 @@ def _measure_memory(spec: str, batch, device: torch.device, higher) -> float:
     else:
         start = _status_kib("VmRSS")
     if implementation == "ours":
-        ours_meta_gradient(learner, batch)
+        ours_meta_gradient(learner, batch, precision)
     else:
         higher_meta_gradient(higher, network, batch, inner_steps, 0.4, first_order)
     if device.type == "cuda":
@@ -144,30 +159,39 @@ def _models(inner_steps: int, first_order: bool, device: torch.device):
     return learner, copy.deepcopy(learner.network)  # the same initial weights for higher
 
 
-def accuracy_after_budget(higher, dataset, device: torch.device, iterations: int, meta_batch: int, episodes: int):
-    """Meta-train MAML (1 inner step of 0.4, second order) both ways for `iterations` meta-iterations of
-    `meta_batch` tasks each, from the same initial weights, on the same meta-batches, each with its own Adam
-    (lr 1e-3); then score both with fewshot_lab's adaptation on the same `episodes` val tasks.
-    Returns ({"ours": Evaluation, "higher": Evaluation}, the largest difference between the trained weights)."""
+def accuracy_after_budget(
+    higher, dataset, device: torch.device, precision: str, iterations: int, ours_in_same_time: int, episodes: int
+):
+    """Meta-train MAML (1 inner step of 0.4, second order) both ways on the same meta-batches of 4 tasks, from the
+    same initial weights, each with its own Adam (lr 1e-3): higher in float32 for `iterations` meta-iterations, ours
+    in `precision` for as many and then on to `ours_in_same_time` (the meta-iterations it makes in higher's training
+    time); then score each with fewshot_lab's adaptation on the same `episodes` val tasks.
+    Returns ({"higher", "ours, same iterations", "ours, same time"} -> Evaluation, the largest difference between the
+    weights of higher and of ours after the same iterations)."""
     learner, network = _models(1, False, device)
-    optimizers = {"ours": torch.optim.Adam(learner.parameters()), "higher": torch.optim.Adam(network.parameters())}
+    ours_optimizer, higher_optimizer = torch.optim.Adam(learner.parameters()), torch.optim.Adam(network.parameters())
     sampler = make_sampler(dataset, "train", ways=5, shots=1, queries=15, seed=1)
-    for _ in range(iterations):
-        batch = sampler.sample_batch(meta_batch).to(device)
-        for optimizer in optimizers.values():
-            optimizer.zero_grad(set_to_none=True)
-        ours_meta_gradient(learner, batch)
-        higher_meta_gradient(higher, network, batch, 1, 0.4, False)
-        for optimizer in optimizers.values():
-            optimizer.step()
+    for iteration in range(max(iterations, ours_in_same_time)):
+        batch = sampler.sample_batch(4).to(device)
+        ours_optimizer.zero_grad(set_to_none=True)
+        ours_meta_gradient(learner, batch, precision)
+        ours_optimizer.step()
+        if iteration < iterations:
+            higher_optimizer.zero_grad(set_to_none=True)
+            higher_meta_gradient(higher, network, batch, 1, 0.4, False)
+            higher_optimizer.step()
+        if iteration + 1 == iterations:
+            same_iterations = copy.deepcopy(learner)
     trained_with_higher, _ = _models(1, False, device)
     trained_with_higher.network.load_state_dict(network.state_dict())
     weight_difference = max(  # the meta-learned weights (batch norm's running statistics are not used: transductive)
-        (ours - theirs).abs().max().item() for ours, theirs in zip(learner.network.parameters(), network.parameters())
+        (ours - theirs).abs().max().item()
+        for ours, theirs in zip(same_iterations.network.parameters(), network.parameters())
     )
+    models = {"higher": trained_with_higher, "ours, same iterations": same_iterations, "ours, same time": learner}
     scores = {
         name: evaluate(model, dataset, ways=5, shots=1, queries=15, episodes=episodes, split="val", device=device)
-        for name, model in (("ours", learner), ("higher", trained_with_higher))
+        for name, model in models.items()
     }
     return scores, weight_difference
 
@@ -205,18 +229,21 @@ def main():
         f"{torch.get_num_threads()} threads, {device.type}"
         f"{' (' + torch.cuda.get_device_name() + ')' if device.type == 'cuda' else ''}  "
     )
+    units = bf16_units() if device.type == "cpu" else []
     print(
         f"Problem: Conv-4 (64 channels) + 5-way head, glyphs 5-way 1-shot, 15 queries, meta-batch "
         f"{arguments.meta_batch}, inner lr 0.4, batch statistics in batch norm; {arguments.iterations} timed "
-        f"meta-iterations each (forward + meta-gradient), after one untimed.\n"
+        f"meta-iterations each (forward + meta-gradient), after one untimed. bfloat16 units: "
+        f"{', '.join(units) or 'none'}.\n"
     )
     print(
-        "| inner steps | order | ours s/it | higher s/it | ours it/s | higher it/s | speedup | ours peak MiB | "
-        "higher peak MiB | max gradient difference |"
+        "| inner steps | order | ours precision | ours s/it | higher s/it | ours it/s | higher it/s | speedup | "
+        "ours peak MiB | higher peak MiB | max gradient difference in float32 | cosine of bfloat16 to float32 |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     speedups, support_shares = [], []
     for inner_steps, first_order in SETTINGS:
+        precision = precision_for(inner_steps, device, dataset)
         learner, network = _models(inner_steps, first_order, device)
         learner.zero_grad()
         ours_meta_gradient(learner, batch)
@@ -226,6 +253,12 @@ def main():
         scale = gradients(network).abs().max().item()
         if difference > 1e-3 * scale:
             raise SystemExit(f"the meta-gradients differ by {difference:.3g} (largest component {scale:.3g})")
+        cosine = "—"
+        if units:  # how far bfloat16 moves this setting's meta-gradient, whichever precision it runs in
+            in_float32 = gradients(learner).clone()
+            learner.zero_grad()
+            ours_meta_gradient(learner, batch, "bf16")
+            cosine = f"{nn.functional.cosine_similarity(gradients(learner), in_float32, dim=0).item():.3f}"
         times = {"ours": [], "higher": [], "support": []}
         for _ in range(arguments.iterations):
             for name in ("ours", "higher", "support"):
@@ -235,25 +268,32 @@ def main():
                     torch.cuda.synchronize()
                 start = time.perf_counter()
                 if name == "ours":
-                    ours_meta_gradient(learner, batch)
+                    ours_meta_gradient(learner, batch, precision)
                 elif name == "support":
-                    ours_support_passes(learner, batch)
+                    ours_support_passes(learner, batch, precision)
                 else:
                     higher_meta_gradient(higher, network, batch, inner_steps, 0.4, first_order)
                 if device.type == "cuda":
                     torch.cuda.synchronize()
                 times[name].append(time.perf_counter() - start)
         peaks = {
-            name: peak_memory_mib(inner_steps, first_order, name, arguments.meta_batch, arguments.device)
+            name: peak_memory_mib(
+                inner_steps,
+                first_order,
+                name,
+                precision if name == "ours" else "fp32",
+                arguments.meta_batch,
+                arguments.device,
+            )
             for name in ("ours", "higher")
         }
         ours, theirs = min(times["ours"]), min(times["higher"])
         speedups.append(theirs / ours)
         support_shares.append(min(times["support"]) / ours)
         print(
-            f"| {inner_steps} | {'first' if first_order else 'second'} | {ours:.2f} | {theirs:.2f} | {1 / ours:.2f} | "
-            f"{1 / theirs:.2f} | {theirs / ours:.2f} | {peaks['ours']:.0f} | {peaks['higher']:.0f} | "
-            f"{difference:.1e} |",
+            f"| {inner_steps} | {'first' if first_order else 'second'} | {precision} | {ours:.2f} | {theirs:.2f} | "
+            f"{1 / ours:.2f} | {1 / theirs:.2f} | {theirs / ours:.2f} | {peaks['ours']:.0f} | {peaks['higher']:.0f} | "
+            f"{difference:.1e} | {cosine} |",
             flush=True,
         )
     geometric_mean = math.exp(sum(math.log(s) for s in speedups) / len(speedups))
@@ -269,19 +309,34 @@ def main():
         f"The support passes of the first inner step (forward and backward, every task) take {shares} of our "
         f"meta-iteration: the most that batching them across tasks could save.\n"
     )
-    scores, weight_difference = accuracy_after_budget(higher, dataset, device, arguments.budget, 4, arguments.episodes)
-    paired = scores["ours"].values - scores["higher"].values  # [episodes], the same val tasks
-    print(
-        f"Accuracy after a fixed budget: {arguments.budget} meta-iterations of 4 tasks (1 inner step, second order, "
-        f"Adam lr 1e-3, the same initial weights and meta-batches), each model then adapted by fewshot_lab on the "
-        f"same {arguments.episodes} val tasks of glyphs (5-way 1-shot, 15 queries):\n"
+    recipe_precision = precision_for(1, device, dataset)
+    ours_in_same_time = round(arguments.budget * speedups[0])
+    scores, weight_difference = accuracy_after_budget(
+        higher, dataset, device, recipe_precision, arguments.budget, ours_in_same_time, arguments.episodes
     )
-    print("| trained with | val accuracy |\n| --- | --- |")
-    for name, result in scores.items():
-        print(f"| {name} | {100 * result.mean:.2f} ± {100 * result.ci95:.2f}% |")
     print(
-        f"\nPaired difference (ours - higher): {100 * paired.mean():+.2f} ± {100 * confidence_interval(paired):.2f} "
-        f"points; the trained weights differ by at most {weight_difference:.1e}.\n"
+        f"Accuracy after a fixed budget (1 inner step, second order, meta-batches of 4 tasks, Adam lr 1e-3, the same "
+        f"initial weights and meta-batches; ours in {recipe_precision}, higher in fp32): higher trained for "
+        f"{arguments.budget} meta-iterations; ours for as many, and for the {ours_in_same_time} it makes in the same "
+        f"time at its measured speed ({speedups[0]:.2f} times higher's, above). Each model adapted by fewshot_lab "
+        f"on the same {arguments.episodes} val tasks of glyphs (5-way 1-shot, 15 queries):\n"
+    )
+    print(
+        "| trained with | meta-iterations | val accuracy | paired difference from higher |\n| --- | --- | --- | --- |"
+    )
+    for name, result in scores.items():
+        paired = result.values - scores["higher"].values  # [episodes], the same val tasks
+        print(
+            f"| {name} | {ours_in_same_time if name == 'ours, same time' else arguments.budget} | "
+            f"{100 * result.mean:.2f} ± {100 * result.ci95:.2f}% | "
+            f"{100 * paired.mean():+.2f} ± {100 * confidence_interval(paired):.2f} |"
+        )
+    print(
+        f"\nAfter the same meta-iterations the weights of ours and higher differ by at most {weight_difference:.1e}.\n"
+    )
+    print(
+        f"At MAML's recipe setting (1 inner step, second order: the setting of the accuracy check) ours is "
+        f"{speedups[0]:.2f} times as fast as higher; over the four settings, geometrically:\n"
     )
     print(f"speedup_vs_higher: {geometric_mean:.2f}")
 

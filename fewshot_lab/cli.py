@@ -128,7 +128,9 @@ def _train(arguments) -> int:
         arguments.method, backbone=backbone, in_channels=channels, image_size=size, **learner_options
     )
     if arguments.precision == "auto":
-        arguments.precision, why = choose_precision(arguments.method, default_device(arguments.device))
+        arguments.precision, why = choose_precision(
+            arguments.method, default_device(arguments.device), dataset, learner_options
+        )
     else:
         why = "given"
     test_views = recipe_for(arguments.method).test_views if images and learner.compares_embeddings else 0

@@ -45,6 +45,22 @@ def test_bfloat16_only_where_the_cpu_has_its_units_and_the_recipe_measured_it(mo
     assert choose_precision("protonet", "cpu") == ("fp32", "this CPU has no bfloat16 units: no AMX, no AVX512-BF16")
 
 
+def test_bfloat16_only_for_what_was_measured_the_recipes_data_and_learner_settings(monkeypatch, glyphs_dataset):
+    from fewshot_lab.data import load_dataset
+
+    monkeypatch.setattr(recipes_module, "bf16_units", lambda: ["avx512_bf16"])
+    assert choose_precision("maml", "cpu", glyphs_dataset, {"inner_steps": 1, "ways": 5})[0] == "bf16"
+    assert choose_precision("maml", "cpu", glyphs_dataset, {"inner_steps": 5}) == (
+        "fp32",
+        "bfloat16 training was measured for maml's recipe (inner_steps 1), not with inner_steps 5",
+    )
+    assert choose_precision("maml", "cpu", load_dataset("sinusoid")) == (
+        "fp32",
+        "bfloat16 training was measured for maml on images, not on sinusoid",
+    )
+    assert choose_precision("fomaml", "cpu", glyphs_dataset)[0] == "fp32"  # not measured for it
+
+
 def test_the_plain_command_trains_the_recipe_and_evaluate_applies_its_choices(
     tmp_path, monkeypatch, capsys, glyphs_dataset
 ):

@@ -25,7 +25,8 @@ class Recipe:
     learner: build_learner options (backbone, inner_steps, inner_lr).
     test_views: the run's evaluation choice: a metric learner embeds support and queries as the mean of 9 views
         shifted by this many pixels (fewshot_lab.backbones.ShiftedViews; 0: none).
-    bf16: bfloat16 training was measured faster at the same meta-validation accuracy, on a CPU with bfloat16 units.
+    bf16: bfloat16 training was measured faster at the same meta-validation accuracy, on a CPU with bfloat16 units,
+        with the recipe's learner settings (a learner built with others trains in float32 under precision auto).
     evidence: the file of results/ holding the meta-validation figures that chose it.
     chosen_on: the data its training settings were chosen on: "images", or a family of generated tasks ("copy",
         "stories"); they apply to that data only."""
@@ -49,7 +50,7 @@ RECIPES = {
     "matching": Recipe({**_WIDE, "lr": 3e-3}, test_views=1, evidence="results/defaults.md"),
     "knn": Recipe(test_views=1, evidence="results/defaults.md"),
     "finetune": Recipe(evidence="results/demo_learners.md"),
-    "maml": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.4}, evidence="results/defaults.md"),
+    "maml": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.4}, bf16=True, evidence="results/defaults.md"),
     "fomaml": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.1}, evidence="results/fomaml_gap.md"),
     "metasgd": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.1}, evidence="results/defaults.md"),
     "anil": Recipe(_MAML_STEP, {"inner_steps": 1, "inner_lr": 0.4}, evidence="results/defaults.md"),
@@ -96,13 +97,30 @@ def bf16_units() -> list[str]:
     return [unit for unit in ("avx512_bf16", "amx_bf16") if unit in flags]
 
 
-def choose_precision(method: str, device) -> tuple[str, str]:
+def choose_precision(method: str, device, dataset=None, learner_options: dict | None = None) -> tuple[str, str]:
     """("bf16" or "fp32", why): bfloat16 only where the CPU computes it natively and the method's recipe measured it
-    faster at the same meta-validation accuracy (results/precision.md). On CUDA it was never measured: float32."""
+    faster at the same meta-validation accuracy (results/precision.md, results/defaults.md), and only for what was
+    measured: the recipe's data (`dataset`; None: not checked) and its learner settings (`learner_options` given to
+    build_learner that differ from them mean float32: MAML's meta-gradient in bfloat16 stays close to float32's after
+    1 inner step, not after 5). On CUDA it was never measured: float32."""
+    from fewshot_lab.data import holds_images
+
     if torch.device(device).type != "cpu":
         return "fp32", f"bfloat16 training has not been measured on {torch.device(device).type}"
-    if not RECIPES.get(method, Recipe()).bf16:
+    recipe = RECIPES.get(method, Recipe())
+    if not recipe.bf16:
         return "fp32", f"bfloat16 training was not measured faster for {method}"
+    if dataset is not None and not holds_images(dataset):
+        return "fp32", f"bfloat16 training was measured for {method} on images, not on {dataset.name}"
+    changed = {
+        name: value
+        for name, value in (learner_options or {}).items()
+        if name in recipe.learner and value != recipe.learner[name]
+    }
+    if changed:
+        measured = ", ".join(f"{name} {recipe.learner[name]:g}" for name in changed)
+        given = ", ".join(f"{name} {value:g}" for name, value in changed.items())
+        return "fp32", f"bfloat16 training was measured for {method}'s recipe ({measured}), not with {given}"
     units = bf16_units()
     if not units:
         return "fp32", "this CPU has no bfloat16 units: no AMX, no AVX512-BF16"

@@ -85,7 +85,8 @@ _MATCHING = (
 )
 _MAML = (
     "train --method maml --dataset omniglot-small --ways 5 --shots 1 --queries 5 --meta-batch 4 --inner-steps 1 "
-    "--inner-lr 0.4 --steps {steps} --val-every {val_every} --val-episodes {val_episodes} --out {runs}/maml_os"
+    "--inner-lr 0.4 --steps {steps} --val-every {val_every} --val-episodes {val_episodes} --precision fp32 "
+    "--out {runs}/maml_os"
 )
 # name -> (commands with the steps, validation and {runs} folder left open, their full-length steps)
 RECIPES = {
