@@ -118,8 +118,8 @@ def choose_precision(method: str, device, dataset=None, learner_options: dict | 
         if name in recipe.learner and value != recipe.learner[name]
     }
     if changed:
-        measured = ", ".join(f"{name} {recipe.learner[name]:g}" for name in changed)
-        given = ", ".join(f"{name} {value:g}" for name, value in changed.items())
+        measured = ", ".join(f"{name} {recipe.learner[name]}" for name in changed)
+        given = ", ".join(f"{name} {value}" for name, value in changed.items())
         return "fp32", f"bfloat16 training was measured for {method}'s recipe ({measured}), not with {given}"
     units = bf16_units()
     if not units:
