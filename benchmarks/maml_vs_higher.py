@@ -10,9 +10,10 @@ meta-iterations of each (forward and backward, interleaved so that both see the 
 the peak memory each adds. Ours runs in the precision `fewshot-lab train --method maml` chooses on this machine for
 that many inner steps (fewshot_lab.methods.recipes.choose_precision: bfloat16 for the recipe's 1 inner step on a
 CPU with bfloat16 units, else float32); where the CPU has the units, the table gives the cosine between each
-setting's bfloat16 and float32 meta-gradients. Then it checks that the speed costs nothing in accuracy: both
-implementations meta-train the same MAML for a fixed budget of meta-iterations (ours in the precision of the
-recipe's setting, higher in float32), and the same adaptation scores each on the same val tasks.
+setting's bfloat16 and float32 meta-gradients. Then it checks what the speed costs in accuracy: both
+implementations meta-train the same MAML on the same meta-batches (ours in the precision of the recipe's setting,
+higher in float32), higher for a fixed budget of meta-iterations, ours for as many and for as many as it makes in
+the same time, and the same adaptation scores each on the same val tasks.
 `higher` (facebookresearch/higher, the library MAML code used before torch.func) is installed by this script
 into a folder of its own with pip; the package never depends on it.
 """
