@@ -79,13 +79,17 @@ def recipe_for(method: str) -> Recipe:
     return RECIPES[method]
 
 
-def training_defaults(method: str, dataset) -> dict:
-    """The recipe's training settings that apply to `dataset` (see the module docstring): {} where none do."""
+def data_kind(dataset) -> str | None:
+    """What a recipe's `chosen_on` names: "images" for a dataset of images, else its family of generated tasks."""
     from fewshot_lab.data import holds_images
 
+    return "images" if holds_images(dataset) else getattr(dataset, "task_family", None)
+
+
+def training_defaults(method: str, dataset) -> dict:
+    """The recipe's training settings that apply to `dataset` (see the module docstring): {} where none do."""
     recipe = recipe_for(method)
-    data = "images" if holds_images(dataset) else getattr(dataset, "task_family", None)
-    return dict(recipe.training) if data == recipe.chosen_on else {}
+    return dict(recipe.training) if data_kind(dataset) == recipe.chosen_on else {}
 
 
 def bf16_units() -> list[str]:
@@ -103,15 +107,13 @@ def choose_precision(method: str, device, dataset=None, learner_options: dict | 
     measured: the recipe's data (`dataset`; None: not checked) and its learner settings (`learner_options` given to
     build_learner that differ from them mean float32: MAML's meta-gradient in bfloat16 stays close to float32's after
     1 inner step, not after 5). On CUDA it was never measured: float32."""
-    from fewshot_lab.data import holds_images
-
     if torch.device(device).type != "cpu":
         return "fp32", f"bfloat16 training has not been measured on {torch.device(device).type}"
     recipe = RECIPES.get(method, Recipe())
     if not recipe.bf16:
         return "fp32", f"bfloat16 training was not measured faster for {method}"
-    if dataset is not None and not holds_images(dataset):
-        return "fp32", f"bfloat16 training was measured for {method} on images, not on {dataset.name}"
+    if dataset is not None and data_kind(dataset) != recipe.chosen_on:
+        return "fp32", f"bfloat16 training was measured for {method} on {recipe.chosen_on}, not on {dataset.name}"
     changed = {
         name: value
         for name, value in (learner_options or {}).items()
