@@ -38,8 +38,9 @@ class Backbone(nn.Sequential):
     """nn.Sequential with an optional lower compute precision; the same parameters and state-dict keys.
 
     compute_dtype None (the default): plain float32. torch.bfloat16: the layers run under torch.autocast (convolutions
-    and linear layers in bfloat16, on CPU and CUDA alike) and the output comes back as float32, so distances,
-    prototypes and losses above the backbone keep full precision.
+    and linear layers in bfloat16, on CPU and CUDA alike) and the output comes back in the input's precision (float32;
+    float64 for a network in double precision, which autocast leaves as it is), so distances, prototypes and losses
+    above the backbone keep full precision.
     """
 
     compute_dtype: torch.dtype | None = None
@@ -48,7 +49,7 @@ class Backbone(nn.Sequential):
         if self.compute_dtype is None:
             return super().forward(x)
         with torch.autocast(x.device.type, dtype=self.compute_dtype):
-            return super().forward(x).float()
+            return super().forward(x).to(x.dtype)
 
 
 def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from fewshot_lab.backbones import conv4_small
 from fewshot_lab.checkpoints import load_checkpoint, read_checkpoint
 from fewshot_lab.engine import meta_train, torch_threads
 from fewshot_lab.evaluation import evaluate
@@ -153,7 +154,6 @@ def test_resume_without_a_checkpoint_says_so(tmp_path):
 
 
 def test_custom_module_learners_cannot_be_saved_by_name(tmp_path):
-    from fewshot_lab.backbones import conv4_small
     from fewshot_lab.methods.protonet import PrototypicalNetwork
 
     with pytest.raises(ValueError, match="built around a custom module"):
@@ -190,6 +190,14 @@ def test_bf16_training_runs_the_backbone_in_bfloat16_learns_and_leaves_float32_w
     checkpoint = read_checkpoint(tmp_path / "run" / "last.pt")
     assert checkpoint["training"]["plan"]["precision"] == "bf16"
     assert {tensor.dtype for tensor in checkpoint["weights"].values() if tensor.is_floating_point()} == {torch.float32}
+
+
+def test_a_backbone_in_bf16_hands_back_features_in_the_precision_of_its_input():
+    x = torch.randn(4, 1, 28, 28)  # [batch, channels, height, width]
+    for network in (conv4_small(), conv4_small().double()):
+        network.compute_dtype = torch.bfloat16
+        features = network(x.to(next(network.parameters()).dtype))
+        assert features.dtype == next(network.parameters()).dtype and features.shape == (4, 32)
 
 
 def test_a_bf16_run_resumes_in_bf16_to_the_uninterrupted_result(tmp_path):
