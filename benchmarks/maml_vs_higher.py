@@ -212,6 +212,9 @@ def main():
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--memory-of", default=None, help=argparse.SUPPRESS)  # internal: one measurement, in a child
     arguments = parser.parse_args()
+    for flag in ("iterations", "meta_batch", "budget", "episodes"):
+        if getattr(arguments, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(arguments, flag)}")
     device = torch.device(arguments.device)
     higher = import_higher()
     dataset = load_dataset("glyphs")
