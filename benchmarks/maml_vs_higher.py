@@ -33,8 +33,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from fewshot_lab.backbones import compute_precision
 from fewshot_lab.data import load_dataset, make_sampler
-from fewshot_lab.engine import compute_precision
 from fewshot_lab.evaluation import confidence_interval, evaluate
 from fewshot_lab.methods import build_learner
 from fewshot_lab.methods.recipes import bf16_units, choose_precision

@@ -28,9 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hardware import cpu_description
 from memory_format import fastest_seconds
 
-from fewshot_lab.backbones import default_device
+from fewshot_lab.backbones import compute_precision, default_device
 from fewshot_lab.data import load_dataset, make_sampler
-from fewshot_lab.engine import compute_precision
 from fewshot_lab.methods import build_learner
 
 EPISODES = [(20, 5), (5, 15)]  # (ways, queries per class), 1 shot

@@ -19,6 +19,8 @@ here the body, followed by each method's own output layer.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 
@@ -50,6 +52,25 @@ class Backbone(nn.Sequential):
             return super().forward(x)
         with torch.autocast(x.device.type, dtype=self.compute_dtype):
             return super().forward(x).to(x.dtype)
+
+
+def backbones_of(module: nn.Module) -> list[Backbone]:
+    return [inner for inner in module.modules() if isinstance(inner, Backbone)]
+
+
+@contextlib.contextmanager
+def compute_precision(module: nn.Module, precision: str):
+    """Run the block with every Backbone inside `module` computing in `precision` ("fp32", "bf16"), then back in the
+    precision each computed in before, whatever happens inside."""
+    backbones = backbones_of(module)
+    before = [backbone.compute_dtype for backbone in backbones]
+    for backbone in backbones:
+        backbone.compute_dtype = PRECISIONS[precision]
+    try:
+        yield
+    finally:
+        for backbone, dtype in zip(backbones, before):
+            backbone.compute_dtype = dtype
 
 
 def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:

@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from fewshot_lab.backbones import PRECISIONS, Backbone, default_device
+from fewshot_lab.backbones import PRECISIONS, compute_precision, default_device
 from fewshot_lab.checkpoints import RUN_FILES, clear_run, load_checkpoint, refuse_taken_folder, save_checkpoint
 from fewshot_lab.data import make_sampler
 from fewshot_lab.data.augment import Augmentation
@@ -221,11 +221,8 @@ def meta_train(
             f"test_views={test_views} averages the embedding of a metric learner, and a {learner.method} learner "
             f"compares no embeddings; give test_views=0"
         )
-    if precision != "fp32" and not backbones_of(learner):
-        raise ValueError(
-            f"precision={precision!r} lowers the precision of a conv or mlp backbone, and this "
-            f"{learner.method} learner has none; train it with precision='fp32'"
-        )
+    if precision != "fp32":
+        learner.check_precision(precision)
     check_task_family(learner, dataset)
     learned_from = training_data(dataset, augment, final)  # refuses a final run of a dataset with no val classes
     if not final:
@@ -270,25 +267,6 @@ def torch_threads(count: int):
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def backbones_of(learner) -> list[Backbone]:
-    return [module for module in learner.modules() if isinstance(module, Backbone)]
-
-
-@contextlib.contextmanager
-def compute_precision(learner, precision: str):
-    """Run the block with the learner's Backbones computing in `precision` ("fp32" changes nothing), then back in
-    float32 whatever happens inside."""
-    dtype = PRECISIONS[precision]
-    backbones = backbones_of(learner) if dtype is not None else []
-    for backbone in backbones:
-        backbone.compute_dtype = dtype
-    try:
-        yield
-    finally:
-        for backbone in backbones:
-            backbone.compute_dtype = None
 
 
 def training_data(dataset, augment: Augmentation | None = None, final: bool = False):

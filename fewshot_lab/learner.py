@@ -38,6 +38,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from fewshot_lab.backbones import backbones_of
 from fewshot_lab.evaluation import accuracy
 
 
@@ -63,6 +64,15 @@ class Learner(nn.Module):
                 f"name; build it with fewshot_lab.methods.build_learner(method, backbone=...) instead"
             )
         return dict(self.saved_config)
+
+    def check_precision(self, precision: str) -> None:
+        """Refuse, before meta-training starts, a lower training precision ("bf16") this learner cannot train in:
+        it lowers the learner's conv or mlp backbones (fewshot_lab.backbones.Backbone), so a learner needs one."""
+        if not backbones_of(self):
+            raise ValueError(
+                f"precision={precision!r} lowers the precision of a conv or mlp backbone, and this "
+                f"{self.method} learner has none; train it with precision='fp32'"
+            )
 
     def adapt(self, support_x: torch.Tensor, support_y: torch.Tensor):
         """Return a model of the task: a callable mapping query_x to scores."""

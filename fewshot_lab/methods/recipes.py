@@ -105,8 +105,8 @@ def choose_precision(method: str, device, dataset=None, learner_options: dict | 
     """("bf16" or "fp32", why): bfloat16 only where the CPU computes it natively and the method's recipe measured it
     faster at the same meta-validation accuracy (results/precision.md, results/defaults.md), and only for what was
     measured: the recipe's data (`dataset`; None: not checked) and its learner settings (`learner_options` given to
-    build_learner that differ from them mean float32: MAML's meta-gradient in bfloat16 stays close to float32's after
-    1 inner step, not after 5). On CUDA it was never measured: float32."""
+    build_learner that differ from them mean float32: MAML with 5 inner steps was not timed in bfloat16). On CUDA it
+    was never measured: float32."""
     if torch.device(device).type != "cpu":
         return "fp32", f"bfloat16 training has not been measured on {torch.device(device).type}"
     recipe = RECIPES.get(method, Recipe())
