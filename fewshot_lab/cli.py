@@ -488,9 +488,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", *PRECISIONS],
         help="bf16 runs the backbone's training forward passes in bfloat16 (about twice the steps "
         "per minute on CPUs with bfloat16 units; measure yours with benchmarks/precision.py); "
-        "weights, validation and checkpoints stay float32. auto (the default): bf16 where the CPU has "
-        "bfloat16 units and the method's recipe measured it faster at the same validation accuracy (for the recipe's "
-        "data and learner settings), else fp32",
+        "MAML's inner loop, weights, validation and checkpoints stay float32. auto (the default): bf16 where the "
+        "CPU has bfloat16 units and the method's recipe measured it faster at the same validation accuracy (for the "
+        "recipe's data and learner settings), else fp32",
     )
     train.add_argument("--out", default=None, help="run folder for checkpoints (default runs/METHOD-DATASET)")
     train.add_argument(

@@ -180,8 +180,9 @@ def meta_train(
     final: train on the train and val classes together (dataset.train_with_val()) with no validation, keeping the
     last weights: the final run of a recipe whose settings were chosen on val. Then val_* are not used.
     precision="bf16": the training forward passes of the learner's conv or mlp Backbone run in bfloat16 under
-    torch.autocast (about twice the steps per minute on CPUs with bfloat16 matrix units; results/precision.md);
-    weights, gradients' updates, optimiser state, validation and checkpoints stay float32.
+    torch.autocast (about twice the steps per minute on CPUs with bfloat16 matrix units; results/precision.md), except
+    the MAML family's inner loops (fewshot_lab.methods.maml, Precision); weights, gradients' updates, optimiser state,
+    validation and checkpoints stay float32.
     test_views: recorded in the run for `fewshot-lab evaluate`, which then embeds support and queries of a metric
     learner as the mean of 9 views shifted by that many pixels (fewshot_lab.backbones.ShiftedViews); 0: none.
     A run folder holds one run: a new run into a folder holding another is refused unless replace=True, which
