@@ -59,9 +59,9 @@ def _train(arguments) -> int:
     import torch
 
     from fewshot_lab.backbones import default_device
-    from fewshot_lab.checkpoints import refuse_taken_folder
+    from fewshot_lab.checkpoints import read_checkpoint, refuse_taken_folder
     from fewshot_lab.data import load_dataset
-    from fewshot_lab.engine import SettingsDiffer, meta_train, training_data
+    from fewshot_lab.engine import SettingsDiffer, TrainingPlan, meta_train, training_data
     from fewshot_lab.evaluation import describe_score, metric_of
     from fewshot_lab.methods import build_learner, learner_class
     from fewshot_lab.methods.recipes import choose_precision, recipe_for, training_defaults
@@ -127,7 +127,10 @@ def _train(arguments) -> int:
     learner = build_learner(
         arguments.method, backbone=backbone, in_channels=channels, image_size=size, **learner_options
     )
-    if arguments.precision == "auto":
+    if arguments.precision == "auto" and arguments.resume:  # the run goes on as it began, on any machine
+        plan = read_checkpoint(Path(arguments.out, "last.pt"))["training"]["plan"]
+        arguments.precision, why = TrainingPlan(**plan).precision, "the run's own: --resume continues it as it began"
+    elif arguments.precision == "auto":
         arguments.precision, why = choose_precision(
             arguments.method, default_device(arguments.device), dataset, learner_options
         )
@@ -490,7 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
         "per minute on CPUs with bfloat16 units; measure yours with benchmarks/precision.py); "
         "MAML's inner loop, weights, validation and checkpoints stay float32. auto (the default): bf16 where the "
         "CPU has bfloat16 units and the method's recipe measured it faster at the same validation accuracy (for the "
-        "recipe's data and learner settings), else fp32",
+        "recipe's data and learner settings), else fp32; with --resume, the run's own",
     )
     train.add_argument("--out", default=None, help="run folder for checkpoints (default runs/METHOD-DATASET)")
     train.add_argument(

@@ -76,6 +76,11 @@ def test_the_plain_command_trains_the_recipe_and_evaluate_applies_its_choices(
     plan = read_checkpoint(run / "last.pt")["training"]["plan"]
     assert (plan["ways"], plan["queries"], plan["lr"], plan["val_ways"], plan["test_views"]) == (20, 5, 2e-3, 5, 1)
     assert plan["precision"] == "fp32" and plan["augment"] is not None
+    monkeypatch.setattr(recipes_module, "bf16_units", lambda: ["avx512_bf16"])  # resumed on a CPU that has them
+    assert main(["train", "--method", "protonet", "--backbone", "conv4-small", "--steps", "3", "--val-episodes", "2",
+                 "--resume"]) == 0  # fmt: skip
+    assert "precision fp32 (the run's own: --resume continues it as it began)" in capsys.readouterr().out
+    assert read_checkpoint(run / "last.pt")["training"]["step"] == 3
 
     given = tmp_path / "given"  # a flag given wins over the recipe
     assert main(["train", "--method", "protonet", "--backbone", "conv4-small", "--ways", "5", "--lr", "1e-3",
