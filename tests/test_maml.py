@@ -16,7 +16,8 @@ from fewshot_lab.evaluation import evaluate, task_scores
 from fewshot_lab.learner import task_loss
 from fewshot_lab.methods import build_learner
 from fewshot_lab.methods.anil import ANIL
-from fewshot_lab.methods.maml import MAML, FirstOrderMAML, MetaSGD
+from fewshot_lab.methods.maml import MAML, FirstOrderMAML
+from fewshot_lab.methods.metasgd import MetaSGD
 from fewshot_lab.methods.reptile import Reptile
 from fewshot_lab.saved import load
 from tests.test_evaluation import pattern_dataset

@@ -15,11 +15,12 @@ from fewshot_lab.backbones import BACKBONES, make_backbone
 from fewshot_lab.methods.anil import ANIL
 from fewshot_lab.methods.baseline import FineTuner, PretrainedNearestNeighbour
 from fewshot_lab.methods.copying import CopyLSTM
-from fewshot_lab.methods.maml import MAML, FirstOrderMAML, MetaSGD
+from fewshot_lab.methods.maml import MAML, FirstOrderMAML
 from fewshot_lab.methods.mann import MemoryAugmentedNetwork
 from fewshot_lab.methods.matching import MatchingNetwork
 from fewshot_lab.methods.memnet import EndToEndMemoryNetwork
 from fewshot_lab.methods.metalstm import MetaLSTM
+from fewshot_lab.methods.metasgd import MetaSGD
 from fewshot_lab.methods.ntm import NeuralTuringMachine
 from fewshot_lab.methods.protonet import PrototypicalNetwork
 from fewshot_lab.methods.recipes import recipe_for

@@ -8,13 +8,9 @@ gradient steps on a new task's support set S_i give good weights for that task (
     theta <- theta - beta * grad_theta sum_i L_{Q_i}(f_{theta'_i})  (outer loop, eq. 3: Adam in the engine)
 
 The meta-gradient goes through the inner loop, so it contains second derivatives (Hessian-vector
-products). The family (ANIL and Reptile have files of their own, fewshot_lab.methods.anil and .reptile):
-
-- first-order MAML (Finn et al. 2017, section 5.2): drops them, treating grad L_S as a constant, so that
-  grad_theta L_Q(theta') becomes grad_{theta'} L_Q(theta').
-- Meta-SGD (Li, Zhou, Chen & Li 2017): alpha is no longer a number but a meta-learned tensor of the
-  shape of theta, theta' = theta - alpha (elementwise *) grad L_S: a learned step size and direction for
-  every weight.
+products). First-order MAML (Finn et al. 2017, section 5.2) drops them, treating grad L_S as a constant, so that
+grad_theta L_Q(theta') becomes grad_{theta'} L_Q(theta'). The rest of the family has files of its own:
+fewshot_lab.methods.metasgd, .anil and .reptile.
 
 No special "meta" layers and no module cloning: the network is an ordinary nn.Module (Sequential(body,
 head) here), run on other weights with torch.func.functional_call (fewshot_lab.functional holds that
@@ -36,8 +32,6 @@ Measured on 16 glyphs tasks after 5 inner steps, the cosine between the meta-gra
 """
 
 from __future__ import annotations
-
-import functools
 
 import torch
 from torch import nn
@@ -249,22 +243,3 @@ class FirstOrderMAML(MAML):
 
     method = "fomaml"
     first_order_default = True
-
-
-class MetaSGD(MAML):
-    """Meta-SGD (Li et al. 2017): theta' = theta - alpha (*) grad L_S, with alpha meta-learned per weight.
-
-    alpha starts at inner_lr everywhere and is trained by the meta-gradient with theta; a step size may
-    turn negative, which the paper allows (the update direction is learned too)."""
-
-    method = "metasgd"
-
-    @functools.wraps(MAML.__init__)  # MAML's parameters, and its signature for build_learner
-    def __init__(self, *args, **options):
-        super().__init__(*args, **options)
-        self.alpha = nn.ParameterList(
-            [nn.Parameter(torch.full_like(weight, self.inner_lr)) for weight in self.network.parameters()]
-        )
-
-    def step_sizes(self) -> dict[str, torch.Tensor]:
-        return dict(zip(self.fast_parameters(), self.alpha))
