@@ -89,14 +89,13 @@ def precision_for(inner_steps: int, device: torch.device, dataset) -> str:
     return choose_precision("maml", device, dataset, {"inner_steps": inner_steps})[0]
 
 
-def ours_support_passes(learner, batch, precision: str = "fp32"):
-    """The support forward and backward of every task's first inner step, kept in the graph as meta-training keeps them:
-    the part of a meta-iteration that batching the first inner step across tasks (while every task still has the
-    same weights) could share."""
-    with compute_precision(learner, precision):
-        for index in range(len(batch.support_y)):
-            task = batch.select(index)
-            learner.inner_loop(task.support_x, task.support_y, steps=1)
+def ours_support_passes(learner, batch):
+    """The support forward and backward of every task's first inner step, kept in the graph and in float32 as
+    meta-training keeps them: the part of a meta-iteration that batching the first inner step across tasks (while every
+    task still has the same weights) could share."""
+    for index in range(len(batch.support_y)):
+        task = batch.select(index)
+        learner.adapt(task.support_x, task.support_y, steps=1)
 
 
 def peak_memory_mib(
@@ -274,7 +273,7 @@ def main():
                 if name == "ours":
                     ours_meta_gradient(learner, batch, precision)
                 elif name == "support":
-                    ours_support_passes(learner, batch, precision)
+                    ours_support_passes(learner, batch)
                 else:
                     higher_meta_gradient(higher, network, batch, inner_steps, 0.4, first_order)
                 if device.type == "cuda":
