@@ -30,7 +30,7 @@ import statistics
 import time
 
 import torch
-from maml_vs_higher import SETTINGS, _models, gradients
+from maml_vs_higher import SETTINGS, T_975, _models, gradients, mean_and_t_interval
 from torch import nn
 
 from fewshot_lab.backbones import compute_precision
@@ -42,7 +42,6 @@ ARMS = {  # name -> (precision of meta-training, inner loop in bfloat16 too)
     "bfloat16, inner loop in float32 (the package)": ("bf16", False),
     "bfloat16, inner loop in bfloat16 too": ("bf16", True),
 }
-T_975 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26}  # t, by degrees of freedom
 
 
 @contextlib.contextmanager
@@ -140,10 +139,7 @@ def main():
     print("| --- | --- | --- |")
     for arm in ARMS:
         differences = [ours - theirs for ours, theirs in zip(accuracy[arm], accuracy["float32"])]
-        spread = ""
-        if len(differences) > 1:
-            spread = f" ± {T_975[len(differences) - 1] * statistics.stdev(differences) / len(differences) ** 0.5:.2f}"
-        print(f"| {arm} | {statistics.mean(accuracy[arm]):.2f}% | {statistics.mean(differences):+.2f}{spread} |")
+        print(f"| {arm} | {statistics.mean(accuracy[arm]):.2f}% | {mean_and_t_interval(differences)} |")
 
 
 if __name__ == "__main__":

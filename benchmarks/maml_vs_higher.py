@@ -13,7 +13,8 @@ CPU with bfloat16 units, else float32); where the CPU has the units, the table g
 setting's bfloat16 and float32 meta-gradients. Then it checks what the speed costs in accuracy: both
 implementations meta-train the same MAML on the same meta-batches (ours in the precision of the recipe's setting,
 higher in float32), higher for a fixed budget of meta-iterations, ours for as many and for as many as it makes in
-the same time, and the same adaptation scores each on the same val tasks.
+the same time, and the same adaptation scores each on the same val tasks; it does so on several streams of
+meta-batches, so that the difference from higher comes with a t interval over training runs, not only over val tasks.
 `higher` (facebookresearch/higher, the library MAML code used before torch.func) is installed by this script
 into a folder of its own with pip; the package never depends on it.
 """
@@ -25,6 +26,7 @@ import copy
 import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -35,7 +37,7 @@ from torch import nn
 
 from fewshot_lab.backbones import compute_precision
 from fewshot_lab.data import load_dataset, make_sampler
-from fewshot_lab.evaluation import confidence_interval, evaluate
+from fewshot_lab.evaluation import evaluate
 from fewshot_lab.methods import build_learner
 from fewshot_lab.methods.recipes import bf16_units, choose_precision
 from fewshot_lab.paths import data_dir
@@ -160,17 +162,24 @@ def _models(inner_steps: int, first_order: bool, device: torch.device):
 
 
 def accuracy_after_budget(
-    higher, dataset, device: torch.device, precision: str, iterations: int, ours_in_same_time: int, episodes: int
+    higher,
+    dataset,
+    device: torch.device,
+    precision: str,
+    iterations: int,
+    ours_in_same_time: int,
+    episodes: int,
+    stream: int,
 ):
-    """Meta-train MAML (1 inner step of 0.4, second order) both ways on the same meta-batches of 4 tasks, from the
-    same initial weights, each with its own Adam (lr 1e-3): higher in float32 for `iterations` meta-iterations, ours
-    in `precision` for as many and then on to `ours_in_same_time` (the meta-iterations it makes in higher's training
-    time); then score each with fewshot_lab's adaptation on the same `episodes` val tasks.
-    Returns ({"higher", "ours, same iterations", "ours, same time"} -> Evaluation, the largest difference between the
-    weights of higher and of ours after the same iterations)."""
+    """Meta-train MAML (1 inner step of 0.4, second order) both ways on the same meta-batches of 4 tasks (the stream
+    seeded `stream`), from the same initial weights, each with its own Adam (lr 1e-3): higher in float32 for
+    `iterations` meta-iterations, ours in `precision` for as many and then on to `ours_in_same_time` (the
+    meta-iterations it makes in higher's training time); then score each with fewshot_lab's adaptation on the same
+    `episodes` val tasks. Returns ({"higher", "ours, same iterations", "ours, same time"} -> Evaluation, the largest
+    difference between the weights of higher and of ours after the same iterations)."""
     learner, network = _models(1, False, device)
     ours_optimizer, higher_optimizer = torch.optim.Adam(learner.parameters()), torch.optim.Adam(network.parameters())
-    sampler = make_sampler(dataset, "train", ways=5, shots=1, queries=15, seed=1)
+    sampler = make_sampler(dataset, "train", ways=5, shots=1, queries=15, seed=stream)
     for iteration in range(max(iterations, ours_in_same_time)):
         batch = sampler.sample_batch(4).to(device)
         ours_optimizer.zero_grad(set_to_none=True)
@@ -182,18 +191,31 @@ def accuracy_after_budget(
             higher_optimizer.step()
         if iteration + 1 == iterations:
             same_iterations = copy.deepcopy(learner)
+        if iteration + 1 == ours_in_same_time:  # before or after the same iterations, as ours is faster or slower
+            same_time = copy.deepcopy(learner)
     trained_with_higher, _ = _models(1, False, device)
     trained_with_higher.network.load_state_dict(network.state_dict())
     weight_difference = max(  # the meta-learned weights (batch norm's running statistics are not used: transductive)
         (ours - theirs).abs().max().item()
         for ours, theirs in zip(same_iterations.network.parameters(), network.parameters())
     )
-    models = {"higher": trained_with_higher, "ours, same iterations": same_iterations, "ours, same time": learner}
+    models = {"higher": trained_with_higher, "ours, same iterations": same_iterations, "ours, same time": same_time}
     scores = {
         name: evaluate(model, dataset, ways=5, shots=1, queries=15, episodes=episodes, split="val", device=device)
         for name, model in models.items()
     }
     return scores, weight_difference
+
+
+T_975 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26}  # t, by degrees of freedom
+
+
+def mean_and_t_interval(values: list[float]) -> str:
+    """'mean ± half-width' of the 95% t interval of the mean of a few values (training runs, one per stream)."""
+    if len(values) < 2:
+        return f"{statistics.mean(values):+.2f}"
+    half_width = T_975[len(values) - 1] * statistics.stdev(values) / len(values) ** 0.5
+    return f"{statistics.mean(values):+.2f} ± {half_width:.2f}"
 
 
 def gradients(module: nn.Module) -> torch.Tensor:
@@ -208,12 +230,15 @@ def main():
     parser.add_argument("--meta-batch", type=int, default=16)
     parser.add_argument("--budget", type=int, default=100, help="meta-iterations (of 4 tasks) of the accuracy check")
     parser.add_argument("--episodes", type=int, default=300, help="val tasks scoring the accuracy check")
+    parser.add_argument("--streams", type=int, default=3, help="streams of meta-batches the accuracy check trains on")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--memory-of", default=None, help=argparse.SUPPRESS)  # internal: one measurement, in a child
     arguments = parser.parse_args()
-    for flag in ("iterations", "meta_batch", "budget", "episodes"):
+    for flag in ("iterations", "meta_batch", "budget", "episodes", "streams"):
         if getattr(arguments, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(arguments, flag)}")
+    if arguments.streams > max(T_975) + 1:
+        parser.error(f"--streams must be at most {max(T_975) + 1}, got {arguments.streams}")
     device = torch.device(arguments.device)
     higher = import_higher()
     dataset = load_dataset("glyphs")
@@ -225,7 +250,7 @@ def main():
     print("# MAML meta-training: fewshot_lab (torch.func) against higher\n")
     print(
         f"Command: `python benchmarks/maml_vs_higher.py --iterations {arguments.iterations} --budget "
-        f"{arguments.budget} --episodes {arguments.episodes}`  "
+        f"{arguments.budget} --episodes {arguments.episodes} --streams {arguments.streams}`  "
     )
     print(
         f"Hardware: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with "
@@ -313,30 +338,38 @@ def main():
         f"meta-iteration: the most that batching them across tasks could save.\n"
     )
     recipe_precision = precision_for(1, device, dataset)
-    ours_in_same_time = round(arguments.budget * speedups[0])
-    scores, weight_difference = accuracy_after_budget(
-        higher, dataset, device, recipe_precision, arguments.budget, ours_in_same_time, arguments.episodes
-    )
+    ours_in_same_time = max(1, round(arguments.budget * speedups[0]))
     print(
         f"Accuracy after a fixed budget (1 inner step, second order, meta-batches of 4 tasks, Adam lr 1e-3, the same "
         f"initial weights and meta-batches; ours in {recipe_precision}, higher in fp32): higher trained for "
         f"{arguments.budget} meta-iterations; ours for as many, and for the {ours_in_same_time} it makes in the same "
         f"time at its measured speed ({speedups[0]:.2f} times higher's, above). Each model adapted by fewshot_lab "
-        f"on the same {arguments.episodes} val tasks of glyphs (5-way 1-shot, 15 queries):\n"
+        f"on the same {arguments.episodes} val tasks of glyphs (5-way 1-shot, 15 queries); one training of each on "
+        f"each of {arguments.streams} streams of meta-batches:\n"
     )
+    names = ("higher", "ours, same iterations", "ours, same time")
+    print(f"| stream | {' | '.join(names)} | largest weight difference, same iterations |")
+    print("| --- | --- | --- | --- | --- |")
+    accuracies = {name: [] for name in names}
+    for stream in range(1, arguments.streams + 1):
+        scores, weight_difference = accuracy_after_budget(
+            higher, dataset, device, recipe_precision, arguments.budget, ours_in_same_time, arguments.episodes, stream
+        )
+        for name in names:
+            accuracies[name].append(100 * scores[name].mean)
+        cells = [f"{100 * scores[name].mean:.2f} ± {100 * scores[name].ci95:.2f}%" for name in names]
+        print(f"| {stream} | {' | '.join(cells)} | {weight_difference:.1e} |", flush=True)
     print(
-        "| trained with | meta-iterations | val accuracy | paired difference from higher |\n| --- | --- | --- | --- |"
+        "\n| trained with | meta-iterations | mean val accuracy | difference from higher, paired by stream "
+        "(95% t interval over the streams) |\n| --- | --- | --- | --- |"
     )
-    for name, result in scores.items():
-        paired = result.values - scores["higher"].values  # [episodes], the same val tasks
+    for name in names:
+        differences = [ours - theirs for ours, theirs in zip(accuracies[name], accuracies["higher"])]
         print(
             f"| {name} | {ours_in_same_time if name == 'ours, same time' else arguments.budget} | "
-            f"{100 * result.mean:.2f} ± {100 * result.ci95:.2f}% | "
-            f"{100 * paired.mean():+.2f} ± {100 * confidence_interval(paired):.2f} |"
+            f"{statistics.mean(accuracies[name]):.2f}% | {mean_and_t_interval(differences)} |"
         )
-    print(
-        f"\nAfter the same meta-iterations the weights of ours and higher differ by at most {weight_difference:.1e}.\n"
-    )
+    print()
     print(
         f"At MAML's recipe setting (1 inner step, second order: the setting of the accuracy check) ours is "
         f"{speedups[0]:.2f} times as fast as higher; over the four settings, geometrically:\n"
