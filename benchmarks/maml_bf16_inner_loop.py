@@ -30,7 +30,7 @@ import statistics
 import time
 
 import torch
-from maml_vs_higher import SETTINGS, T_975, _models, gradients, mean_and_t_interval
+from maml_vs_higher import SETTINGS, _models, check_counts, gradients, mean_and_t_interval
 from torch import nn
 
 from fewshot_lab.backbones import compute_precision
@@ -91,11 +91,7 @@ def main():
     parser.add_argument("--budget", type=int, default=100, help="meta-iterations (of 4 tasks) of each training run")
     parser.add_argument("--episodes", type=int, default=300, help="val tasks scoring each trained model")
     arguments = parser.parse_args()
-    for flag in ("streams", "budget", "episodes"):
-        if getattr(arguments, flag) < 1:
-            parser.error(f"--{flag} must be at least 1, got {getattr(arguments, flag)}")
-    if arguments.streams > max(T_975) + 1:
-        parser.error(f"--streams must be at most {max(T_975) + 1}, got {arguments.streams}")
+    check_counts(parser, arguments, ("streams", "budget", "episodes"))
     started = time.strftime("%Y-%m-%d")
     dataset = load_dataset("glyphs")
     print("# MAML in bfloat16: the inner loop in float32 or in bfloat16\n")

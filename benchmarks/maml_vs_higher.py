@@ -210,6 +210,15 @@ def accuracy_after_budget(
 T_975 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26}  # t, by degrees of freedom
 
 
+def check_counts(parser: argparse.ArgumentParser, arguments, flags: tuple[str, ...]):
+    """Refuse, in the flag's words, a count below 1, and more streams of meta-batches than T_975 has intervals for."""
+    for flag in flags:
+        if getattr(arguments, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(arguments, flag)}")
+    if "streams" in flags and arguments.streams > max(T_975) + 1:
+        parser.error(f"--streams must be at most {max(T_975) + 1}, got {arguments.streams}")
+
+
 def mean_and_t_interval(values: list[float]) -> str:
     """'mean ± half-width' of the 95% t interval of the mean of a few values (training runs, one per stream)."""
     if len(values) < 2:
@@ -234,11 +243,7 @@ def main():
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--memory-of", default=None, help=argparse.SUPPRESS)  # internal: one measurement, in a child
     arguments = parser.parse_args()
-    for flag in ("iterations", "meta_batch", "budget", "episodes", "streams"):
-        if getattr(arguments, flag) < 1:
-            parser.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(arguments, flag)}")
-    if arguments.streams > max(T_975) + 1:
-        parser.error(f"--streams must be at most {max(T_975) + 1}, got {arguments.streams}")
+    check_counts(parser, arguments, ("iterations", "meta_batch", "budget", "episodes", "streams"))
     device = torch.device(arguments.device)
     higher = import_higher()
     dataset = load_dataset("glyphs")
