@@ -101,6 +101,12 @@ def main():
     parser.add_argument("--runs", default="runs/compare", help="folder for the run folders (default runs/compare)")
     parser.add_argument("--out", required=True, help="the markdown table; its .json and .png go beside it")
     parser.add_argument("--note", default="", help="a sentence printed under the table's protocol")
+    parser.add_argument(
+        "--score-only",
+        action="store_true",
+        help="score the run folders an earlier call left in --runs instead of training them again (after a scoring "
+        "that stopped part way)",
+    )
     arguments = parser.parse_args()
     if "finetune" in arguments.methods and "knn" not in arguments.methods:
         parser.error("finetune reuses the knn run's pretraining: list knn too")
@@ -115,7 +121,10 @@ def main():
         for method in [method for method in TRAINED if method in arguments.methods]:  # knn before finetune
             for name, recipe in planned_runs(dataset, method, widths):
                 folder = runs / name
-                if recipe is None:
+                if arguments.score_only:
+                    if not folder.is_dir():
+                        parser.error(f"--score-only: no run folder at {str(folder)!r}; train it first (drop the flag)")
+                elif recipe is None:
                     shutil.rmtree(folder, ignore_errors=True)
                     shutil.copytree(runs / f"{dataset}-knn", folder)
                     _retag(folder, method)
@@ -123,7 +132,7 @@ def main():
                     command = ["train", "--method", method, "--dataset", dataset, *recipe, *budget, *validation]
                     run([*command, "--seed", "0", "--replace", "--out", str(folder)])
                 folders.append(folder)
-                print(f"trained {folder}", flush=True)
+                print(f"{'found' if arguments.score_only else 'trained'} {folder}", flush=True)
     comparison = compare(folders, settings, episodes=arguments.episodes)  # each run on its own dataset's test tasks
     device = default_device(None)
     for dataset in arguments.datasets:

@@ -28,6 +28,7 @@ import torch
 from shared_data import use_shared_omniglot
 
 from fewshot_lab.cli import main as cli
+from fewshot_lab.methods.recipes import recipe_for
 
 SETTINGS = [(5, 1), (5, 5), (20, 1), (20, 5)]
 VALIDATION = ["--val-every", "500", "--val-ways", "5"]  # light validation: more of the budget goes to training
@@ -135,12 +136,14 @@ def print_commands(commands: list[str], evaluation: str):
 
 
 def _retag(run_folder: Path, method: str):
-    """A copy of a knn run whose checkpoints name the finetune method (same weights: one pretraining serves both)."""
+    """A copy of a knn run whose checkpoints name the finetune method (same weights: one pretraining serves both)
+    and carry its recipe's evaluation choice (finetune adapts a head, so no shifted views of a metric learner)."""
     for name in ("best.pt", "last.pt"):
         path = run_folder / name
         if path.exists():
             payload = torch.load(path, weights_only=True)
             payload["method"] = method
+            payload["training"]["plan"]["test_views"] = recipe_for(method).test_views
             torch.save(payload, path)
 
 

@@ -137,7 +137,8 @@ class ShiftedViews(nn.Module):
         if images.shape[-1] <= 2 * self.pixels or images.shape[-2] <= 2 * self.pixels:
             raise ValueError(f"images of {tuple(images.shape[-2:])} pixels are too small to shift by {self.pixels}")
         steps = (-self.pixels, 0, self.pixels)
-        views = torch.cat(
-            [torch.roll(images, shifts=(down, right), dims=(-2, -1)) for down in steps for right in steps]
-        )  # [9 * batch, C, H, W]
-        return self.embedding(views).unflatten(0, (len(steps) ** 2, len(images))).mean(0)  # [batch, features]
+        shifts = [(down, right) for down in steps for right in steps]
+        # one view at a time: a 20-way 5-shot task's nine views in one batch would hold nine times the memory
+        views = torch.stack([self.embedding(torch.roll(images, shift, dims=(-2, -1))) for shift in shifts])
+        # views: [9, batch, features]
+        return views.mean(0)  # [batch, features]
