@@ -138,7 +138,6 @@ class ShiftedViews(nn.Module):
             raise ValueError(f"images of {tuple(images.shape[-2:])} pixels are too small to shift by {self.pixels}")
         steps = (-self.pixels, 0, self.pixels)
         shifts = [(down, right) for down in steps for right in steps]
-        # one view at a time: a 20-way 5-shot task's nine views in one batch would hold nine times the memory
-        views = torch.stack([self.embedding(torch.roll(images, shift, dims=(-2, -1))) for shift in shifts])
-        # views: [9, batch, features]
-        return views.mean(0)  # [batch, features]
+        # one view at a time: a 20-way 5-shot task's nine views in one batch would hold nine times the activations
+        embeddings = torch.stack([self.embedding(torch.roll(images, shift, dims=(-2, -1))) for shift in shifts])
+        return embeddings.mean(0)  # embeddings: [9, batch, features] -> [batch, features]

@@ -193,6 +193,11 @@ def test_shifted_views_average_the_embeddings_of_nine_shifted_copies():
     with torch.no_grad():
         assert torch.allclose(views(images), by_hand, atol=1e-5)
         assert not torch.allclose(views(images), embedding(images), atol=1e-3)  # the views do change the embedding
+        batches = []  # the batch size of each call to the embedding
+        hook = embedding.register_forward_pre_hook(lambda module, inputs: batches.append(len(inputs[0])))
+        views(images)
+        hook.remove()
+    assert batches == [4] * 9  # one view at a time: never the nine views' activations at once
     sums = ShiftedViews(nn.Flatten(), pixels=1)  # a flat embedding: each pixel averaged over its 3 x 3 neighbourhood
     one_dot = torch.zeros(1, 1, 5, 5)
     one_dot[0, 0, 2, 2] = 9.0
