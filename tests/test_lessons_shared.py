@@ -10,7 +10,7 @@ import torch
 
 from fewshot_lab.data.tasks import TaskSampler
 from fewshot_lab.engine import meta_train
-from fewshot_lab.evaluation import evaluate
+from fewshot_lab.evaluation import confidence_interval, evaluate
 from fewshot_lab.lessons.drawing import short_label, show_task
 from fewshot_lab.lessons.embedding import pca_projection, plot_embedding
 from fewshot_lab.lessons.results import AccuracyExplorer, compare_per_task, plot_history
@@ -52,6 +52,11 @@ def test_compare_per_task_plots_every_learner():
     }
     figure = compare_per_task(results)
     assert len(figure.axes[0].lines) == 2
+    differences = results["3-NN"].values - results["1-NN"].values
+    (legend,) = [text.get_text() for text in figure.axes[1].get_legend().get_texts()]
+    assert legend == (
+        f"3-NN − 1-NN: {100 * differences.mean():+.1f} ± {100 * confidence_interval(differences):.1f} points"
+    )
 
 
 def test_plot_history_draws_the_run_and_its_validations():

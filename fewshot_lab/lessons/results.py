@@ -13,8 +13,9 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
+from matplotlib.ticker import FuncFormatter
 
-from fewshot_lab.evaluation import evaluate
+from fewshot_lab.evaluation import confidence_interval, evaluate
 
 
 def _smooth(values, window: int) -> np.ndarray:
@@ -60,7 +61,9 @@ def plot_history(history, window: int | None = None):
 
 
 def compare_per_task(evaluations: dict, reference: str | None = None):
-    """Per-task scores of several learners on the same seeded tasks: sorted curves, and paired differences."""
+    """Per-task scores of several learners on the same seeded tasks: sorted curves (left), and the paired differences
+    from `reference` (default: the first), with their mean and its 95% CI (right). Two learners scored on the same
+    tasks are compared by these differences: their own intervals can overlap while the paired one excludes 0."""
     names = list(evaluations)
     reference = reference or names[0]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
@@ -73,11 +76,16 @@ def compare_per_task(evaluations: dict, reference: str | None = None):
     baseline = evaluations[reference].values
     for name in names:
         if name != reference:
-            right.hist(evaluations[name].values - baseline, bins=21, alpha=0.6, label=f"{name} − {reference}")
+            differences = evaluations[name].values - baseline  # [tasks], paired: the same task for both
+            mean, ci95 = 100 * differences.mean(), 100 * confidence_interval(differences)
+            right.hist(differences, bins=21, alpha=0.6, label=f"{name} − {reference}: {mean:+.1f} ± {ci95:.1f} points")
     right.axvline(0, color="black", linewidth=1)
-    right.set_xlabel("accuracy difference on the same task")
+    right.set_ylim(0, 1.3 * right.get_ylim()[1])  # room above the bars for the legend
+    right.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{100 * value:.0f}"))  # fractions as points
+    right.locator_params(axis="x", nbins=6)
+    right.set_xlabel("accuracy difference on the same task, in points (legend: mean ± 95% CI)")
     right.set_ylabel("tasks")
-    right.legend(fontsize=8)
+    right.legend(fontsize=8, loc="upper left")
     figure.tight_layout()
     return figure
 
@@ -130,7 +138,7 @@ def plot_accuracy_and_time(evaluations: dict, seconds: dict, time_label: str = A
     right.set_xlabel(time_label)
     first = next(iter(evaluations.values()))
     left.set_title(f"{first.ways}-way tasks of {first.dataset}", fontsize=9)
-    right.set_title("what it costs per task", fontsize=9)
+    right.set_title("what it costs", fontsize=9)
     right.legend(fontsize=8, loc="upper right")
     figure.tight_layout()
     return figure
