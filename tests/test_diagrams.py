@@ -104,6 +104,7 @@ def test_mann_has_a_controller_read_and_write_heads_a_memory_and_usage_weights()
     assert count(figure, "memory cell") == slots * 8 and count(figure, "usage") == slots
     assert all(count(figure, kind) == 1 for kind in ("controller", "read head", "write head", "input", "output"))
     assert_shows(figure, "read heads", "write head", r"memory $M_t$", r"usage $w^u_t$", r"input $(x_t,\ y_{t-1})$")
+    assert_shows(figure, r"$w^r_t(i) \propto \exp(\beta_t \cos(k_t, M_{t-1}(i)))$")  # looked up before the write
 
 
 @pytest.mark.parametrize("steps", [1, 3, 5])
@@ -117,7 +118,7 @@ def test_optimizer_unroll_has_an_lstm_step_between_consecutive_optimizee_weights
 def test_parameter_space_shows_each_tasks_optimum_and_one_step_towards_it():
     figure = diagrams.parameter_space_diagram()
     assert count(figure, "optimum") == 3 and count(figure, "theta") == 1 and count(figure, "level curve") == 6
-    assert_shows(figure, r"$\theta^*_1$", r"$\theta^*_3$", r"$\nabla L_2$", r"$\theta$")
+    assert_shows(figure, r"$\theta^*_1$", r"$\theta^*_3$", r"$-\alpha\nabla L_2$", r"$\theta$")
     path = diagrams._meta_path(diagrams.META_START, diagrams.META_LR, diagrams.META_STEPS)
     theta = path[-1]  # where the outer loop ends: one inner step from it lands near every optimum
     for optimum, curvature in zip(diagrams.TASK_OPTIMA, diagrams.TASK_CURVATURES):

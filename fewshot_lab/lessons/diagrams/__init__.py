@@ -320,7 +320,8 @@ def mann_diagram():
     arrow(ax, (heads_x - 1.3, read_y + 0.3), (controller_x + 1.5, 7.2), "purple")
     label(ax, 3.75, 7.3, r"$r_t$", "purple", size=SMALL_SIZE)
     label(ax, 7.05, 7.55, r"read by content:  $r_t = \sum_i w^r_t(i)\,M_t(i)$", "purple", size=SMALL_SIZE, ha="left")
-    label(ax, 7.05, 7.0, r"$w^r_t(i) \propto \exp(\beta_t \cos(k_t, M_t(i)))$", "purple", size=SMALL_SIZE, ha="left")
+    looked_up = r"$w^r_t(i) \propto \exp(\beta_t \cos(k_t, M_{t-1}(i)))$"  # where to read, decided before the write
+    label(ax, 7.05, 7.0, looked_up, "purple", size=SMALL_SIZE, ha="left")
     arrow(ax, (heads_x + 1.3, write_y + 0.2), (memory_left - 0.05, write_row), "blue")
     label(ax, 6.95, 3.0, r"write $w^w_t$", "blue", size=SMALL_SIZE, ha="right")
 
@@ -454,7 +455,7 @@ def parameter_space_diagram():
         ax.plot(*(origin + optimum), marker="*", markersize=24, color=PALETTE[colour], gid="optimum", zorder=4)
         label(ax, *(origin + optimum + [0.75, 0.0]), rf"$\theta^*_{task}$", colour, size=TEXT_SIZE + 4)
         middle, across = origin + (theta + adapted) / 2, _unit([adapted[1] - theta[1], theta[0] - adapted[0]])
-        label(ax, *(middle + 0.4 * across), rf"$\nabla L_{task}$", colour)
+        label(ax, *(middle + 0.4 * across), rf"$-\alpha\nabla L_{task}$", colour)
     points = origin + path
     ax.plot(points[:, 0], points[:, 1], color=PALETTE["green"], lw=3, marker="o", markersize=5, gid="meta path")
     arrow(ax, tuple(points[0]), tuple(points[0] + 1.2 * _unit(path[1] - path[0])), "green", width=3.5)
