@@ -377,7 +377,8 @@ def _memory(ax, left: float, top: float, cell: float, columns: int):
 def optimizer_unroll_diagram(steps: int = 3):
     """A learned optimizer unrolled for `steps` steps (Andrychowicz et al. 2016, figure 2): at each step the
     optimizee's gradient goes into the LSTM m, whose output g_t updates theta_t; the LSTM state h_t is carried
-    along; the losses f(theta_t) summed over the unroll are the meta-loss that trains m's weights phi."""
+    along; the losses f(theta_1) .. f(theta_T) summed over the unroll are the meta-loss that trains m's weights phi
+    (f(theta_0) gives only the first gradient)."""
     _check_count(steps, "steps", 1, 5)
     spacing, left = 3.0, 2.9  # left: the x of theta_0, after the row names
     width, height = left + steps * spacing + 1.1, 9.0
@@ -393,7 +394,7 @@ def optimizer_unroll_diagram(steps: int = 3):
         meta_y,
         xs[-1] - xs[0] + 1.4,
         0.7,
-        r"meta-loss $\sum_t w_t\, f(\theta_t)$",
+        r"meta-loss $\sum_{t \geq 1} w_t\, f(\theta_t)$",
         "red",
         kind="meta-loss",
     )
@@ -401,7 +402,8 @@ def optimizer_unroll_diagram(steps: int = 3):
         box(ax, x, theta_y, 1.1, 0.8, rf"$\theta_{step}$", "grey", kind="optimizee")
         box(ax, x, loss_y, 1.4, 0.8, rf"$f(\theta_{step})$", "red", kind="loss")
         arrow(ax, (x, theta_y + 0.4), (x, loss_y - 0.4), "grey")
-        arrow(ax, (x, loss_y + 0.4), (x, meta_y - 0.35), "red")
+        if step > 0:  # f(theta_0) only gives the first gradient: the meta-loss sums f(theta_1) .. f(theta_T)
+            arrow(ax, (x, loss_y + 0.4), (x, meta_y - 0.35), "red").set_gid("meta-loss term")
     for step, (x, next_x) in enumerate(itertools.pairwise(xs)):
         middle = (x + next_x) / 2
         ax.add_patch(Circle((middle, theta_y), 0.25, facecolor="white", edgecolor=PALETTE["grey"], lw=2))
