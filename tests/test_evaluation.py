@@ -80,6 +80,16 @@ def test_knn_votes_and_breaks_ties_by_the_nearest_example():
     assert NearestNeighbour(identity, k=3).adapt(support, labels)(query).argmax(1).tolist() == [0, 2]
     # k=2 at 0.8: one vote for class 1 (0.2 away) and one for class 0 (0.7 away): the nearer wins
     assert NearestNeighbour(identity, k=2).adapt(support, labels)(query[:1]).argmax(1).tolist() == [1]
+    # the same tie far from the support set, where a small correction added to the votes would round away
+    far = NearestNeighbour(identity, k=4).adapt(
+        torch.tensor([[10.0], [10.1], [9.5], [9.7]]), torch.tensor([0, 0, 1, 1])
+    )
+    assert far(torch.zeros(1, 1)).argmax(1).tolist() == [1]
+    # one shot per class: k=2 always ties one vote against one, so it must answer as 1-NN does
+    generator = torch.Generator().manual_seed(0)
+    shots, queries = 3 * torch.randn(5, 64, generator=generator), 3 * torch.randn(200, 64, generator=generator)
+    one_nn = NearestNeighbour(identity, k=1).adapt(shots, torch.arange(5))(queries).argmax(1)
+    assert torch.equal(NearestNeighbour(identity, k=2).adapt(shots, torch.arange(5))(queries).argmax(1), one_nn)
     centroid = NearestNeighbour(identity, rule="centroid").adapt(support, labels)(torch.tensor([[0.4], [0.7]]))
     assert centroid.argmax(1).tolist() == [0, 1]
     with pytest.raises(ValueError, match="rule must be"):

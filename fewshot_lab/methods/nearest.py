@@ -47,10 +47,11 @@ class NearestNeighbour(Learner):
             distances = torch.cdist(self.embedding(query_x), support)  # [queries, ways * shots]
             nearest = distances.topk(k, dim=1, largest=False)
             votes = nn.functional.one_hot(support_y[nearest.indices], ways).float().sum(1)  # [queries, ways]
-            # ties between classes go to the class with the nearest example
             closest = torch.full_like(votes, float("inf")).scatter_reduce(
                 1, support_y.expand_as(distances), distances, reduce="amin"
-            )
-            return votes - 1e-6 * closest / (1 + closest)
+            )  # [queries, ways], each class's nearest example
+            rank = closest.argsort(dim=1, stable=True).argsort(dim=1)  # [queries, ways], 0 for the nearest class
+            # ties in votes go to the class with the nearest example: rank / ways < 1 never outweighs a vote
+            return votes - rank / ways
 
         return scores
