@@ -376,3 +376,7 @@ def test_in_bf16_the_inner_loop_stays_float32_so_the_meta_gradient_stays_float32
     with pytest.raises(ValueError, match="cannot reach the convolutions of task_batching='vmap'"):
         meta_train(vmapped, glyphs_dataset, steps=1, out=tmp_path / "run", precision="bf16")
     assert not (tmp_path / "run").exists()
+    reptile = build_learner("reptile", backbone="conv4-small", ways=5)  # its only network passes are its inner loop
+    with pytest.raises(ValueError, match="would lower only Reptile's inner loop"):
+        meta_train(reptile, glyphs_dataset, steps=1, out=tmp_path / "run", precision="bf16")
+    assert not (tmp_path / "run").exists()

@@ -26,7 +26,8 @@ class Reptile(MAML):
     examples, support and query together, give theta~_i; the meta-update moves theta towards their mean,
     theta <- theta + epsilon * (mean_i theta~_i - theta). The engine's optimiser takes that step: the
     training loss is 1/2 ||theta - mean_i theta~_i||^2, whose gradient is theta - mean_i theta~_i, so its
-    learning rate plays epsilon (Adam, as in the paper's own code, normalises the step per weight). No
+    learning rate plays epsilon; the optimiser here is Adam, which normalises the step per weight (the paper's
+    code interpolates with a plain step, and uses Adam in the inner loop). No
     second derivatives and no graph through the inner loop: memory does not grow with inner_steps.
     A task is adapted at test time as in MAML, by SGD steps on its support set (test_inner_steps).
 
@@ -47,6 +48,13 @@ class Reptile(MAML):
         transductive: bool = True,
     ):
         super().__init__(embedding, features, ways, inner_steps, inner_lr, test_inner_steps, True, transductive, "loop")
+
+    def check_precision(self, precision: str) -> None:
+        raise ValueError(
+            f"precision={precision!r} would lower only Reptile's inner loop, its one pass through the network, and the "
+            f"MAML family keeps its inner loops in float32 (their rounding compounds from step to step): train "
+            f"Reptile with precision='fp32'"
+        )
 
     def training_loss(self, batch) -> tuple[torch.Tensor, float]:
         meta_parameters = self.fast_parameters()
