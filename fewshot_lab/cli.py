@@ -132,7 +132,7 @@ def _train(arguments) -> int:
         arguments.precision, why = TrainingPlan(**plan).precision, "the run's own: --resume continues it as it began"
     elif arguments.precision == "auto":
         arguments.precision, why = choose_precision(
-            arguments.method, default_device(arguments.device), dataset, learner_options
+            arguments.method, default_device(arguments.device), dataset, {**learner_options, "backbone": backbone}
         )
     else:
         why = "given"

@@ -59,6 +59,11 @@ def test_bfloat16_only_for_what_was_measured_the_recipes_data_and_learner_settin
         "bfloat16 training was measured for maml on images, not on sinusoid",
     )
     assert choose_precision("fomaml", "cpu", glyphs_dataset)[0] == "fp32"  # not measured for it
+    assert choose_precision("protonet", "cpu", glyphs_dataset, {"backbone": None})[0] == "bf16"  # the recipe's own
+    assert choose_precision("protonet", "cpu", glyphs_dataset, {"backbone": "conv4-small"}) == (
+        "fp32",
+        "bfloat16 training was measured for protonet's recipe (backbone conv4), not with backbone conv4-small",
+    )
 
 
 def test_the_plain_command_trains_the_recipe_and_evaluate_applies_its_choices(
@@ -71,7 +76,8 @@ def test_the_plain_command_trains_the_recipe_and_evaluate_applies_its_choices(
     )
     said = capsys.readouterr().out
     assert "protonet's recipe (results/protonet_3min_omniglot_small.md): --ways 20 --shots 1 --queries 5" in said
-    assert "evaluated with --shifted-views 1" in said and "precision fp32 (this CPU has no bfloat16 units" in said
+    assert "evaluated with --shifted-views 1" in said
+    assert "precision fp32 (bfloat16 training was measured for protonet's recipe (backbone conv4), not with" in said
     run = tmp_path / "runs" / "protonet-glyphs"  # the default run folder
     plan = read_checkpoint(run / "last.pt")["training"]["plan"]
     assert (plan["ways"], plan["queries"], plan["lr"], plan["val_ways"], plan["test_views"]) == (20, 5, 2e-3, 5, 1)

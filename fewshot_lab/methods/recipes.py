@@ -104,8 +104,9 @@ def bf16_units() -> list[str]:
 def choose_precision(method: str, device, dataset=None, learner_options: dict | None = None) -> tuple[str, str]:
     """("bf16" or "fp32", why): bfloat16 only where the CPU computes it natively and the method's recipe measured it
     faster at the same meta-validation accuracy (results/precision.md, results/defaults.md), and only for what was
-    measured: the recipe's data (`dataset`; None: not checked) and its learner settings (`learner_options` given to
-    build_learner that differ from them mean float32: MAML with 5 inner steps was not timed in bfloat16). On CUDA it
+    measured: the recipe's data (`dataset`; None: not checked) and its learner settings, the backbone included
+    (`learner_options` given to build_learner that differ from them mean float32: MAML with 5 inner steps, or
+    ProtoNet on conv4-small, was not timed in bfloat16). On CUDA it
     was never measured: float32."""
     if torch.device(device).type != "cpu":
         return "fp32", f"bfloat16 training has not been measured on {torch.device(device).type}"
@@ -114,13 +115,14 @@ def choose_precision(method: str, device, dataset=None, learner_options: dict | 
         return "fp32", f"bfloat16 training was not measured faster for {method}"
     if dataset is not None and data_kind(dataset) != recipe.chosen_on:
         return "fp32", f"bfloat16 training was measured for {method} on {recipe.chosen_on}, not on {dataset.name}"
+    measured_with = {"backbone": "conv4", **recipe.learner}  # build_learner's backbone unless the recipe names one
     changed = {
         name: value
         for name, value in (learner_options or {}).items()
-        if name in recipe.learner and value != recipe.learner[name]
+        if name in measured_with and value is not None and value != measured_with[name]
     }
     if changed:
-        measured = ", ".join(f"{name} {recipe.learner[name]}" for name in changed)
+        measured = ", ".join(f"{name} {measured_with[name]}" for name in changed)
         given = ", ".join(f"{name} {value}" for name, value in changed.items())
         return "fp32", f"bfloat16 training was measured for {method}'s recipe ({measured}), not with {given}"
     units = bf16_units()
