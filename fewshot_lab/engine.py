@@ -9,7 +9,10 @@ records the loss and accuracy. Every `val_every` steps the learner is scored on 
 meta-validation tasks; the best weights are kept. `final=True` is the last training of a recipe already chosen
 on meta-validation: the val classes join the train classes, nothing is validated, and the last weights are kept.
 With `out`, the latest and the best checkpoints are written there atomically, and `resume=True` continues a
-stopped run to the same result an uninterrupted run would have reached (same steps, same tasks, same weights).
+stopped run to the same result an uninterrupted run would have reached (same steps, same tasks, same weights). After a
+Ctrl-C the run goes on from its last finished step; what a half-done step had already changed in place is not undone
+(batch norm's running statistics, or the weights if the optimiser was stepping), so such a resume is close to the
+uninterrupted run rather than equal to it.
 """
 
 from __future__ import annotations

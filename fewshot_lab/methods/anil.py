@@ -5,8 +5,9 @@ MAML (fewshot_lab.methods.maml) with the network split into a body f_phi and a h
     w'_i = w - alpha * grad_w L_{S_i}(w; f_phi)                   (inner loop: the head only)
     min_{phi, w}  sum_i L_{Q_i}(w'_i; f_phi)                      (outer loop: body and head)
 
-The body is shared as it is by every task (feature reuse): its features of the support set are computed once per
-task, and the inner loop gets much cheaper.
+The body is shared as it is by every task (feature reuse). Where the tasks are looped over (task_batching "loop",
+the choice for a convolutional body on a CPU) its features of the support set are computed once per task and the
+inner loop gets much cheaper; under vmap the whole network runs at every inner step, with the same gradients.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fewshot_lab.methods.maml import MAML
 
 class ANIL(MAML):
     """ANIL (Raghu et al. 2020): the inner loop adapts the head only; the body is meta-learned by the outer
-    loop alone, and its features of the support set are computed once per task."""
+    loop alone, and, looping over the tasks, its features of the support set are computed once per task."""
 
     method = "anil"
 

@@ -134,8 +134,9 @@ class FineTuner(PretrainedEmbedding):
         pretrained.
 
     The new head starts at zero: every class scores 0, nothing depends on the random generator (the same
-    task always gives the same task model), and the first gradient step already points each class's
-    weights along its mean support embedding minus the mean of all support embeddings.
+    task always gives the same task model), and the first gradient already points each class's weights along its
+    mean support embedding minus the mean of all support embeddings (Adam's first step follows that direction's
+    signs, each weight moving by lr).
 
     Batch norm: a frozen body runs in the learner's mode (eval under evaluate(), so running statistics
     from pretraining). A body being fine-tuned is trained in train mode, so it normalises with the
