@@ -3,6 +3,8 @@ of gradient steps on the wave's K support points, drawn beside the true wave, an
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -69,10 +71,13 @@ class SinusoidExplorer:
         self.draw()
 
     def task(self):
-        sampler = self.family.sampler("test", shots=self.shots.value, queries=0, seed=self.seed)
+        """The test wave the wave slider numbers, with its first K points. Every wave draws as many points as the
+        K slider allows, so that moving K adds or removes points on the same wave instead of drawing another one."""
+        sampler = self.family.sampler("test", shots=self.shots.max, queries=0, seed=self.seed)
         for _ in range(self.wave.value):
             sampler.sample()
-        return sampler.sample()
+        wave, shots = sampler.sample(), self.shots.value
+        return replace(wave, support_x=wave.support_x[:shots], support_y=wave.support_y[:shots])  # [K, 1] each
 
     def draw(self):
         figure = plot_sinusoid_adaptation(self.learners, self.family, self.task(), steps=(0, self.steps.value))
