@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from fewshot_lab.backbones import PRECISIONS, compute_precision, default_device
 from fewshot_lab.checkpoints import RUN_FILES, clear_run, load_checkpoint, refuse_taken_folder, save_checkpoint
+from fewshot_lab.checks import check_positive_int
 from fewshot_lab.data import make_sampler
 from fewshot_lab.data.augment import Augmentation
 from fewshot_lab.data.tasks import check_seed
@@ -100,8 +101,10 @@ class TrainingPlan:
     def check(self):
         if self.steps is None and self.max_minutes is None:
             raise ValueError("give steps, max_minutes or both: a run needs a stopping rule")
-        if self.steps is not None and self.steps < 1:
-            raise ValueError(f"steps must be a positive integer, got {self.steps}")
+        counts = ["ways", "shots", "meta_batch", "val_every", "val_episodes"]
+        counts += [name for name in ("steps", "val_ways") if getattr(self, name) is not None]  # None: no step budget
+        for name in counts:  # checked before anything is read or cleared
+            check_positive_int(name, getattr(self, name))
         if self.max_minutes is not None and not (math.isfinite(self.max_minutes) and self.max_minutes > 0):
             raise ValueError(f"max_minutes must be a positive finite number, got {self.max_minutes}")
         if self.schedule not in SCHEDULES:
@@ -110,10 +113,8 @@ class TrainingPlan:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if not isinstance(self.test_views, int) or self.test_views < 0:
             raise ValueError(f"test_views must be a whole number of pixels, 0 or more, got {self.test_views!r}")
-        if self.meta_batch < 1 or self.val_every < 1 or self.val_episodes < 1:
-            raise ValueError("meta_batch, val_every and val_episodes must be positive integers")
         check_seed(self.seed)
-        if self.queries < 1:
+        if isinstance(self.queries, bool) or not isinstance(self.queries, int) or self.queries < 1:
             raise ValueError(
                 f"queries must be at least 1: the training loss is measured on each task's queries, got {self.queries}"
             )

@@ -141,11 +141,18 @@ def test_a_wall_clock_budget_stops_the_run():
         (dict(steps=None), "needs a stopping rule"),
         (dict(schedule="linear"), "schedule must be one of constant, cosine"),
         (dict(steps=0), "steps must be a positive integer"),
+        (dict(steps=2.5), "steps must be a positive integer, got 2.5"),
+        (dict(meta_batch=1.5), "meta_batch must be a positive integer, got 1.5"),
+        (dict(val_episodes=True), "val_episodes must be a positive integer, got True"),
+        (dict(val_ways=0), "val_ways must be a positive integer, got 0"),
     ],
 )
-def test_bad_plans_are_refused(options, message):
+def test_bad_plans_are_refused_before_an_old_run_is_replaced(options, message, tmp_path):
+    meta_train(small_protonet(), pattern_dataset(), out=tmp_path, **{**SETTINGS, "steps": 2})
+    saved = sorted(path.name for path in tmp_path.iterdir())
     with pytest.raises(ValueError, match=message):
-        meta_train(small_protonet(), pattern_dataset(), **{**SETTINGS, **options})
+        meta_train(small_protonet(), pattern_dataset(), out=tmp_path, replace=True, **{**SETTINGS, **options})
+    assert sorted(path.name for path in tmp_path.iterdir()) == saved  # the old run is still there
 
 
 def test_resume_without_a_checkpoint_says_so(tmp_path):
