@@ -20,6 +20,20 @@ def test_the_meta_gradients_agree_exactly_without_an_inner_step_and_part_as_the_
     assert cosines[0.0] == pytest.approx([1.0] * 3, abs=1e-5)  # alpha = 0: the dropped term -alpha H g is zero
     assert min(cosines[0.001]) > 0.99  # a small step: the first-order gradient is nearly MAML's
     assert max(cosines[0.5]) < min(cosines[0.001])  # a large step: the Hessian term turns MAML's gradient away
+    counting = CountingSampler(sampler)  # every step size is measured on the same meta-batches, drawn once
+    by_alpha = meta_gradient_agreement(sine_maml, counting, inner_lrs=(0.1, 0.2), batches=2)
+    assert counting.batches == 2 and all(len(values) == 2 for values in by_alpha.values())
+
+
+class CountingSampler:
+    """A task sampler that counts the meta-batches drawn from it."""
+
+    def __init__(self, sampler):
+        self.sampler, self.batches = sampler, 0
+
+    def sample_batch(self, tasks: int):
+        self.batches += 1
+        return self.sampler.sample_batch(tasks)
 
 
 def test_the_learner_itself_keeps_its_step_size_and_order(sine_maml):

@@ -31,17 +31,18 @@ def error_by_steps(
 def meta_gradient_agreement(learner, sampler, inner_lrs=(0.05, 0.1, 0.2, 0.4), batches: int = 10) -> dict:
     """{inner_lr: [batches] cosines}: how closely first-order MAML's meta-gradient points where MAML's does.
 
-    For each inner step size alpha and each meta-batch of `sampler` (sample_batch(4)), the meta-gradient of the
-    mean query loss with respect to all meta-parameters is taken twice at the learner's weights: through the
-    inner loop (MAML, with the term -alpha H_S grad L_Q) and with the inner gradient held constant (first order).
-    The cosine of the angle between them is 1 when the dropped second-order term is negligible."""
+    For each inner step size alpha and each of the same `batches` meta-batches of `sampler` (sample_batch(4), drawn
+    once, so that the step sizes compare on the same tasks), the meta-gradient of the mean query loss with respect to
+    all meta-parameters is taken twice at the learner's weights: through the inner loop (MAML, with the term
+    -alpha H_S grad L_Q) and with the inner gradient held constant (first order). The cosine of the angle between
+    them is 1 when the dropped second-order term is negligible."""
     twin = copy.deepcopy(learner).train()  # a copy, so that the learner's own step size and order stay as they are
     weights = [weight for weight in twin.parameters() if weight.requires_grad]
+    meta_batches = [sampler.sample_batch(4) for _ in range(batches)]
     cosines = {}
     for inner_lr in inner_lrs:
         twin.inner_lr, cosines[inner_lr] = inner_lr, []
-        for _ in range(batches):
-            batch = sampler.sample_batch(4)
+        for batch in meta_batches:
             gradients = []
             for first_order in (False, True):
                 twin.first_order = first_order
