@@ -148,9 +148,9 @@ class AccuracyExplorer:
     """Pick a learner, ways and shots; read its accuracy on seeded test tasks with a 95% CI (fewshot_lab.evaluate).
 
     learners: {name: learner} following the learner protocol, e.g. {"k-NN": knn, "fine-tune": finetuner}.
-    The same seed gives every learner and every setting the same tasks, so a result is stable and learners
-    compare task for task. A change of method, ways or shots evaluates again; "evaluate" re-runs the
-    current setting (after training a learner further, say).
+    The same seed gives every learner the same tasks at a setting (and the same setting the same tasks every time),
+    so a result is stable and learners compare task for task. A change of method, ways or shots evaluates again;
+    "evaluate" re-runs the current setting (after training a learner further, say).
     """
 
     def __init__(

@@ -142,7 +142,8 @@ def dial_experiment(
     steps: int = 1000, shots: int = 5, episodes: int = 100, meta_batch: int = 5, seed: int = 0, settings: dict = DIAL
 ) -> dict:
     """Meta-train one sine-wave learner per setting of the dial for `steps` steps (same seed, same tasks), and
-    score each on the same `episodes` test waves after one adaptation step. Returns {label: (learner, Evaluation)}."""
+    score each on the same `episodes` test waves after one adaptation step (the pretrained network: none).
+    Returns {label: (learner, Evaluation)}."""
     from fewshot_lab.engine import meta_train
 
     sinusoid = SinusoidFamily()

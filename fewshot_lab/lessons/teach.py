@@ -86,7 +86,8 @@ def demo_learner(name: str):
 
 def explain(name: str, learner, support_x, support_y, query_x) -> dict:
     """The fields of an Answer that depend on the learner, and the seconds of adapting to the drawings and
-    answering the query once (what the class waits for); query_x is [1, C, H, W]."""
+    answering the query once (for fine-tuning and MAML the class also waits for the step-by-step replay drawn
+    beside it, which this does not count); query_x is [1, C, H, W]."""
     ways = int(support_y.max()) + 1
     start = time.perf_counter()
     answered = learner.adapt(support_x, support_y)(query_x)[0, :ways]  # [ways]
