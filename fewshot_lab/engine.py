@@ -101,10 +101,13 @@ class TrainingPlan:
     def check(self):
         if self.steps is None and self.max_minutes is None:
             raise ValueError("give steps, max_minutes or both: a run needs a stopping rule")
-        counts = ["ways", "shots", "meta_batch", "val_every", "val_episodes"]
+        counts = ["meta_batch", "val_every", "val_episodes"]
         counts += [name for name in ("steps", "val_ways") if getattr(self, name) is not None]  # None: no step budget
         for name in counts:  # checked before anything is read or cleared
             check_positive_int(name, getattr(self, name))
+        for name in ("ways", "shots"):  # whole numbers here; the sampler says how many the data needs
+            if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int):
+                raise ValueError(f"{name} must be a whole number, got {getattr(self, name)!r}")
         if self.max_minutes is not None and not (math.isfinite(self.max_minutes) and self.max_minutes > 0):
             raise ValueError(f"max_minutes must be a positive finite number, got {self.max_minutes}")
         if self.schedule not in SCHEDULES:

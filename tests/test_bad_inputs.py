@@ -601,12 +601,12 @@ BAD = [
     Bad(
         "train --meta-batch 0",
         lambda w: cli(*TRAIN, "--meta-batch", "0", "--out", w.root / "n"),
-        r"meta_batch, val_every and val_episodes must be positive integers",
+        r"meta_batch must be a positive integer, got 0",
     ),
     Bad(
         "train --val-episodes 0",
         lambda w: cli(*TRAIN, "--val-episodes", "0", "--out", w.root / "n"),
-        r"meta_batch, val_every and val_episodes must be positive integers",
+        r"val_episodes must be a positive integer, got 0",
     ),
     Bad("train --ways 1", lambda w: cli(*TRAIN, "--ways", "1", "--out", w.root / "n"), r"at least 2 ways"),
     Bad("train --shots 0", lambda w: cli(*TRAIN, "--shots", "0", "--out", w.root / "n"), r"at least 1 shot"),

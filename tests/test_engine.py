@@ -145,6 +145,7 @@ def test_a_wall_clock_budget_stops_the_run():
         (dict(meta_batch=1.5), "meta_batch must be a positive integer, got 1.5"),
         (dict(val_episodes=True), "val_episodes must be a positive integer, got True"),
         (dict(val_ways=0), "val_ways must be a positive integer, got 0"),
+        (dict(shots=1.5), "shots must be a whole number, got 1.5"),
     ],
 )
 def test_bad_plans_are_refused_before_an_old_run_is_replaced(options, message, tmp_path):
