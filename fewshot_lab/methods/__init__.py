@@ -23,7 +23,7 @@ from fewshot_lab.methods.metalstm import MetaLSTM
 from fewshot_lab.methods.metasgd import MetaSGD
 from fewshot_lab.methods.ntm import NeuralTuringMachine
 from fewshot_lab.methods.protonet import PrototypicalNetwork
-from fewshot_lab.methods.recipes import recipe_for
+from fewshot_lab.methods.recipes import DEFAULT_BACKBONE, recipe_for
 from fewshot_lab.methods.reptile import Reptile
 from fewshot_lab.methods.sequence import LSTMBaseline
 
@@ -76,7 +76,7 @@ def build_learner(
     """
     cls = learner_class(method)
     chosen = dict(recipe_for(method).learner) if recipe else {}  # the recipe's options
-    recipe_backbone = chosen.pop("backbone", "conv4")
+    recipe_backbone = chosen.pop("backbone", DEFAULT_BACKBONE)
     backbone = recipe_backbone if backbone is None else backbone
     if backbone not in BACKBONES:
         raise ValueError(f"unknown backbone {backbone!r}: choose one of {', '.join(BACKBONES)}")

@@ -39,6 +39,8 @@ class Recipe:
     chosen_on: str = "images"
 
 
+DEFAULT_BACKBONE = "conv4"  # build_learner's backbone where neither the caller nor the recipe names one
+
 _WIDE = {"ways": 20, "shots": 1, "queries": 5, "val_every": 500, "val_ways": 5}  # trained wide, as Snell et al.
 _MAML_STEP = {"ways": 5, "shots": 1, "queries": 5, "meta_batch": 1, "val_every": 500}
 _SEQUENCES = {"ways": 5, "meta_batch": 16, "lr": 3e-3, "val_every": 500, "augment": "rotations"}
@@ -115,7 +117,7 @@ def choose_precision(method: str, device, dataset=None, learner_options: dict | 
         return "fp32", f"bfloat16 training was not measured faster for {method}"
     if dataset is not None and data_kind(dataset) != recipe.chosen_on:
         return "fp32", f"bfloat16 training was measured for {method} on {recipe.chosen_on}, not on {dataset.name}"
-    measured_with = {"backbone": "conv4", **recipe.learner}  # build_learner's backbone unless the recipe names one
+    measured_with = {"backbone": DEFAULT_BACKBONE, **recipe.learner}
     changed = {
         name: value
         for name, value in (learner_options or {}).items()
